@@ -1,0 +1,23 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+export UV_PYTHON ?= 3.12
+UV := $(shell command -v uv 2>/dev/null || echo "python3.12 -m uv")
+PYTEST_ARGS ?=
+
+.PHONY: env demo test lint bench
+
+env:
+	@command -v uv >/dev/null 2>&1 || python3.12 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+demo: env
+	$(UV) run rapport migrate --no-input
+	$(UV) run rapport demo --if-empty
+	$(UV) run rapport serve
+
+lint: env
+	$(UV) run ruff check src benchmarks tests
+	$(UV) run lint-imports
+
+test: lint
+	bash .ci/test-suite $(PYTEST_ARGS)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import hashlib
+
+from django.db.models import QuerySet
+
+from rapport.accounts.models import ApiToken, Team, User
+
+
+def team_member_ids(*, team_id: int) -> list[int]:
+    return list(User.objects.filter(team_id=team_id).values_list("id", flat=True))
+
+
+def user_for_token(*, raw_token: str) -> User | None:
+    digest = hashlib.sha256(raw_token.encode()).hexdigest()
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=digest, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    return token.user if token else None
+
+
+def token_list(*, user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user).order_by("-created_at")
+
+
+def user_list(*, user: User) -> QuerySet[User]:
+    """Users the given user may assign records to (everyone active; small businesses)."""
+    return User.objects.filter(is_active=True).select_related("team").order_by("email")
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.order_by("name")

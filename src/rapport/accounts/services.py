@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from rapport.accounts.models import ApiToken, Team, User
+from rapport.core.errors import NotFound, ValidationFailed
+from rapport.core.events import record_event
+from rapport.core.permissions import ROLES
+from rapport.core.validation import normalise_email
+
+
+@transaction.atomic
+def user_create(*, email: str, role: str, password: str | None = None, first_name: str = "",
+                last_name: str = "", team_name: str | None = None,
+                actor: User | None = None) -> User:
+    errors: dict[str, str] = {}
+    try:
+        email = normalise_email(email)
+    except ValidationFailed as error:
+        errors.update({"email": error.errors["email"][0]})
+    if role not in ROLES:
+        errors["role"] = f"must be one of {', '.join(ROLES)}"
+    if not errors and User.objects.filter(username=email).exists():
+        errors["email"] = "a user with this email already exists"
+    if errors:
+        raise ValidationFailed(errors)
+    team = Team.objects.get_or_create(name=team_name)[0] if team_name else None
+    user = User.objects.create_user(
+        email=email, password=password, role=role, first_name=first_name,
+        last_name=last_name, team=team, is_staff=role == "owner",
+    )
+    if password is None:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    record_event(kind="user.created", entity_type="user", entity_id=user.id,
+                 actor_id=actor.id if actor else None,
+                 after={"email": email, "role": role, "team": team_name})
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    raw: str
+
+
+@transaction.atomic
+def token_create(*, user: User, name: str = "") -> IssuedToken:
+    raw = "rpt_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name[:100], prefix=raw[:12],
+        digest=hashlib.sha256(raw.encode()).hexdigest(),
+    )
+    record_event(kind="token.created", entity_type="api_token", entity_id=token.id,
+                 actor_id=user.id, after={"name": token.name, "prefix": token.prefix})
+    return IssuedToken(token=token, raw=raw)
+
+
+@transaction.atomic
+def token_revoke(*, user: User, token_id: int) -> None:
+    updated = ApiToken.objects.filter(id=token_id, user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if not updated:
+        raise NotFound("no such active token")
+    record_event(kind="token.revoked", entity_type="api_token", entity_id=token_id,
+                 actor_id=user.id)

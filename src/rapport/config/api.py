@@ -1,0 +1,93 @@
+"""The HTTP API at /api/v1/: token or session auth, JSON errors that name the field."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from rapport.accounts.selectors import user_for_token
+from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        user = user_for_token(raw_token=token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class SessionAuth(APIKeyCookie):
+    """The logged-in browser session (CSRF-checked), so the UI's own scripts can call the API."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request: HttpRequest, key):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return user
+        return None
+
+
+api = NinjaAPI(
+    title="Rapport API",
+    version="1",
+    description="Contacts, companies, custom fields, tags and search. "
+    "Authenticate with `Authorization: Bearer <token>` (create one with "
+    "`rapport token create --email you@example.com`).",
+    auth=[BearerToken(), SessionAuth()],
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(ValidationFailed)
+def _validation_failed(request, exc: ValidationFailed):
+    detail = [{"loc": ["body", field], "msg": msg, "type": "value_error"}
+              for field, msgs in exc.errors.items() for msg in msgs]
+    return api.create_response(request, {"detail": detail, "errors": exc.errors}, status=422)
+
+
+@api.exception_handler(NinjaValidationError)
+def _schema_invalid(request, exc: NinjaValidationError):
+    errors: dict[str, list[str]] = {}
+    for item in exc.errors:
+        loc = [str(part) for part in item.get("loc", []) if part not in ("body", "payload")]
+        errors.setdefault(".".join(loc) or "body", []).append(item.get("msg", "invalid"))
+    return api.create_response(request, {"detail": exc.errors, "errors": errors}, status=422)
+
+
+@api.exception_handler(VersionConflict)
+def _conflict(request, exc: VersionConflict):
+    return api.create_response(
+        request,
+        {"detail": str(exc), "current_version": exc.current_version, "current": exc.current},
+        status=409,
+    )
+
+
+@api.exception_handler(NotFound)
+def _not_found(request, exc: NotFound):
+    return api.create_response(request, {"detail": str(exc) or "not found"}, status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc: PermissionDenied):
+    return api.create_response(request, {"detail": str(exc) or "not allowed"}, status=403)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorised(request, exc):
+    return api.create_response(
+        request, {"detail": "a valid API token is required (Authorization: Bearer <token>)"},
+        status=401,
+    )
+
+
+from rapport.contacts.api import router as contacts_router  # noqa: E402
+from rapport.orders.api import router as orders_router  # noqa: E402
+
+api.add_router("", contacts_router)
+api.add_router("", orders_router)

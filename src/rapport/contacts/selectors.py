@@ -1,0 +1,375 @@
+"""Reads for people and companies, always scoped by restrict(user, action)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from rapidfuzz import fuzz
+
+from rapport.contacts.models import (
+    Company,
+    Contact,
+    ContactTag,
+    CustomFieldDefinition,
+    SavedView,
+    Tag,
+)
+from rapport.contacts.services import fold
+from rapport.core.errors import NotFound, ValidationFailed
+from rapport.core.models import Event
+from rapport.core.permissions import restrict
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+# sort key -> (fields in order, descending?)
+CONTACT_SORTS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "name": (("last_name", "first_name", "id"), False),
+    "-name": (("last_name", "first_name", "id"), True),
+    "created": (("id",), False),
+    "-created": (("id",), True),
+    "-updated": (("updated_at", "id"), True),
+}
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+    filters: dict[str, Any] = field(default_factory=dict)
+
+
+def _encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if hasattr(v, "isoformat") else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, json.JSONDecodeError):
+        raise ValidationFailed({"cursor": "is not a cursor this server issued"}) from None
+    if not isinstance(values, list) or len(values) != size:
+        raise ValidationFailed({"cursor": "is not a cursor this server issued"})
+    return values
+
+
+def _keyset(queryset: QuerySet, fields: tuple[str, ...], descending: bool,
+            cursor: str | None) -> QuerySet:
+    if cursor:
+        values = _decode_cursor(cursor, len(fields))
+        op = "lt" if descending else "gt"
+        condition = Q()
+        for i, name in enumerate(fields):
+            prefix = {fields[j]: values[j] for j in range(i)}
+            condition |= Q(**prefix, **{f"{name}__{op}": values[i]})
+        queryset = queryset.filter(condition)
+    return queryset.order_by(*[f"-{f}" if descending else f for f in fields])
+
+
+def visible_contacts(user, action: str = "view") -> QuerySet[Contact]:
+    return restrict(Contact.objects.filter(deleted_at__isnull=True), user, action)
+
+
+def visible_companies(user, action: str = "view") -> QuerySet[Company]:
+    return restrict(Company.objects.filter(deleted_at__isnull=True), user, action)
+
+
+def _custom_filters(object_type: str, params: dict[str, Any]) -> Q:
+    condition = Q()
+    wanted = {k[3:]: v for k, v in params.items() if k.startswith("cf_") and v not in ("", None)}
+    if not wanted:
+        return condition
+    definitions = {
+        d.key: d for d in CustomFieldDefinition.objects.filter(object_type=object_type,
+                                                               key__in=list(wanted))
+    }
+    from rapport.contacts.services import coerce_custom_value
+
+    for key, raw in wanted.items():
+        definition = definitions.get(key)
+        if definition is None:
+            raise ValidationFailed({f"cf_{key}": f"no custom field {key!r}"})
+        try:
+            value = coerce_custom_value(definition, raw)
+        except ValueError as error:
+            raise ValidationFailed({f"cf_{key}": str(error)}) from None
+        if definition.field_type == "text":
+            condition &= Q(**{f"custom_fields__{key}__icontains": value})
+        else:
+            condition &= Q(**{f"custom_fields__{key}": value})
+    return condition
+
+
+def contact_list(*, user, params: dict[str, Any] | None = None) -> Page:
+    """One page of contacts, filtered and sorted, with a cursor for the next page."""
+    params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+    sort = params.get("sort", "name")
+    if sort not in CONTACT_SORTS:
+        raise ValidationFailed({"sort": f"must be one of {', '.join(CONTACT_SORTS)}"})
+    try:
+        limit = min(int(params.get("limit", PAGE_SIZE)), MAX_PAGE_SIZE)
+    except (TypeError, ValueError):
+        raise ValidationFailed({"limit": "must be a number"}) from None
+    if limit < 1:
+        raise ValidationFailed({"limit": "must be at least 1"})
+    queryset = visible_contacts(user)
+    owner = params.get("owner")
+    if owner == "me":
+        queryset = queryset.filter(owner_id=user.id)
+    elif owner == "none":
+        queryset = queryset.filter(owner__isnull=True)
+    elif owner:
+        try:
+            queryset = queryset.filter(owner_id=int(owner))
+        except (TypeError, ValueError):
+            raise ValidationFailed({"owner": "must be a user id, 'me' or 'none'"}) from None
+    if params.get("stage"):
+        queryset = queryset.filter(lifecycle_stage=params["stage"])
+    if params.get("company"):
+        try:
+            queryset = queryset.filter(company_id=int(params["company"]))
+        except (TypeError, ValueError):
+            raise ValidationFailed({"company": "must be a company id"}) from None
+    if params.get("tag"):
+        tag_id = Tag.objects.filter(name=str(params["tag"]).lower()).values_list(
+            "id", flat=True).first()
+        queryset = queryset.filter(
+            Exists(ContactTag.objects.filter(contact_id=OuterRef("id"), tag_id=tag_id))
+        )
+    queryset = queryset.filter(_custom_filters("contact", params))
+    fields, descending = CONTACT_SORTS[sort]
+    queryset = _keyset(queryset, fields, descending, params.get("cursor"))
+    rows = list(
+        queryset.select_related("company", "owner")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))[: limit + 1]
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode_cursor([getattr(last, f) for f in fields])
+    return Page(items=rows, next_cursor=next_cursor, filters=params)
+
+
+def contact_get(*, user, contact_id: int) -> Contact:
+    contact = (
+        visible_contacts(user)
+        .select_related("company", "owner")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .filter(id=contact_id)
+        .first()
+    )
+    if contact is None:
+        raise NotFound(f"no contact with id {contact_id}")
+    return contact
+
+
+def contact_timeline(*, user, contact_id: int, before: str | None = None,
+                     limit: int = 50) -> Page:
+    """The newest events about one person (the 360° view's timeline), newest first."""
+    contact_get(user=user, contact_id=contact_id)  # permission check
+    queryset = Event.objects.filter(contact_id=contact_id).select_related("actor")
+    queryset = _keyset(queryset, ("occurred_at", "id"), True, before)
+    rows = list(queryset[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = _encode_cursor([rows[-1].occurred_at, rows[-1].id])
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def deleted_contacts(*, user) -> QuerySet[Contact]:
+    """Soft-deleted contacts this user may restore (their own, or all for owners)."""
+    queryset = Contact.objects.filter(deleted_at__isnull=False).order_by("-deleted_at")
+    if user.role != "owner":
+        queryset = queryset.filter(owner_id=user.id)
+    return queryset
+
+
+def company_list(*, user, params: dict[str, Any] | None = None) -> Page:
+    params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+    queryset = visible_companies(user)
+    if params.get("q"):
+        queryset = queryset.filter(Q(name__icontains=params["q"]) |
+                                   Q(domain__icontains=params["q"]))
+    if params.get("owner") == "me":
+        queryset = queryset.filter(owner_id=user.id)
+    if params.get("tag"):
+        queryset = queryset.filter(tags__name=str(params["tag"]).lower())
+    queryset = queryset.filter(_custom_filters("company", params))
+    queryset = _keyset(queryset, ("name", "id"), False, params.get("cursor"))
+    rows = list(queryset.select_related("owner").prefetch_related("tags")[: PAGE_SIZE + 1])
+    next_cursor = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        next_cursor = _encode_cursor([rows[-1].name, rows[-1].id])
+    return Page(items=rows, next_cursor=next_cursor, filters=params)
+
+
+def company_get(*, user, company_id: int) -> Company:
+    company = (
+        visible_companies(user).select_related("owner").prefetch_related("tags")
+        .filter(id=company_id).first()
+    )
+    if company is None:
+        raise NotFound(f"no company with id {company_id}")
+    return company
+
+
+def company_contacts(*, user, company_id: int, limit: int = 100) -> list[Contact]:
+    return list(visible_contacts(user).filter(company_id=company_id)
+                .order_by("last_name", "first_name", "id")[:limit])
+
+
+def custom_field_list(*, object_type: str | None = None) -> QuerySet[CustomFieldDefinition]:
+    queryset = CustomFieldDefinition.objects.order_by("object_type", "label")
+    if object_type:
+        queryset = queryset.filter(object_type=object_type)
+    return queryset
+
+
+def tag_list() -> QuerySet[Tag]:
+    return Tag.objects.order_by("name")
+
+
+def saved_view_list(*, user, object_type: str = "contact") -> QuerySet[SavedView]:
+    return SavedView.objects.filter(user=user, object_type=object_type).order_by("name")
+
+
+# --- search --------------------------------------------------------------------------------
+
+@dataclass
+class SearchHit:
+    type: str
+    id: int
+    title: str
+    subtitle: str
+    url: str
+    score: float
+
+
+PHONE_LIKE = re.compile(r"^[\d\s+().\-/]+$")
+
+
+def _normalise_query(q: str) -> str:
+    q = fold(q.strip())
+    if PHONE_LIKE.match(q) and sum(ch.isdigit() for ch in q) >= 4:
+        # Leading zeros are trunk or international prefixes (020..., 0044...), never stored.
+        return "".join(ch for ch in q if ch.isdigit()).lstrip("0")
+    return re.sub(r"\s+", " ", q)
+
+
+def _fts_phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _contact_ids_sqlite(q: str, limit: int, visible: QuerySet) -> list[int]:
+    if len(q) >= 3:
+        sub = RawSQL("SELECT rowid FROM contact_fts WHERE contact_fts MATCH %s", [_fts_phrase(q)])
+        ids = list(visible.filter(id__in=sub).order_by("last_name", "first_name", "id")
+                   .values_list("id", flat=True)[:limit])
+    else:
+        ids = list(visible.filter(Q(first_name__istartswith=q) | Q(last_name__istartswith=q))
+                   .order_by("last_name", "first_name", "id").values_list("id", flat=True)[:limit])
+    return ids
+
+
+def _fuzzy_candidates_sqlite(q: str, visible: QuerySet) -> list[int]:
+    grams = {q[i:i + 3] for i in range(len(q) - 2) if " " not in q[i:i + 3]}
+    if not grams:
+        return []
+    match = " OR ".join(_fts_phrase(g) for g in sorted(grams))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rowid FROM contact_fts WHERE contact_fts MATCH %s ORDER BY rank LIMIT 300",
+            [match],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return list(visible.filter(id__in=ids).values_list("id", flat=True))
+
+
+def _contact_ids_postgres(q: str, limit: int, visible: QuerySet) -> list[int]:
+    return list(visible.filter(search_text__contains=q)
+                .order_by("last_name", "first_name", "id").values_list("id", flat=True)[:limit])
+
+
+def _fuzzy_candidates_postgres(q: str, visible: QuerySet) -> list[int]:
+    return list(
+        visible.extra(where=["%s <%% contacts_contact.search_text"], params=[q])
+        .values_list("id", flat=True)[:300]
+    )
+
+
+def search(*, user, q: str, limit: int = 20) -> list[SearchHit]:
+    """Contacts and companies matching a name, email, phone (any format) or company.
+
+    Exact substring matches first; when there are few, names within a typo or two follow.
+    """
+    q = (q or "").strip()
+    if not q:
+        return []
+    if len(q) > 200:
+        raise ValidationFailed({"q": "at most 200 characters"})
+    limit = max(1, min(limit, 50))
+    needle = _normalise_query(q)
+    if not needle:
+        return []
+    visible = visible_contacts(user)
+    postgres = connection.vendor == "postgresql"
+    finder = _contact_ids_postgres if postgres else _contact_ids_sqlite
+    ids = finder(needle, limit, visible)
+    fuzzy_ids: list[int] = []
+    if len(ids) < limit and len(needle) >= 4 and not needle.isdigit():
+        candidates = (_fuzzy_candidates_postgres if postgres else _fuzzy_candidates_sqlite)(
+            needle, visible)
+        fuzzy_ids = [i for i in candidates if i not in set(ids)]
+    contacts = {c.id: c for c in Contact.objects.filter(id__in=ids + fuzzy_ids)
+                .select_related("company")}
+    hits: list[SearchHit] = []
+    for contact_id in ids:
+        contact = contacts[contact_id]
+        hits.append(_contact_hit(contact, 100.0))
+    scored = []
+    for contact_id in fuzzy_ids:
+        contact = contacts[contact_id]
+        name = fold(contact.full_name)
+        score = max(fuzz.WRatio(needle, name), fuzz.partial_ratio(needle, name))
+        if score >= 75:
+            scored.append((score, contact))
+    scored.sort(key=lambda pair: (-pair[0], pair[1].last_name, pair[1].id))
+    hits.extend(_contact_hit(c, float(s)) for s, c in scored[: limit - len(hits)])
+    companies = list(visible_companies(user).filter(
+        Q(name__icontains=q) | Q(domain__icontains=q)).order_by("name")[:5])
+    hits.extend(
+        SearchHit(type="company", id=c.id, title=c.name, subtitle=c.domain or c.industry,
+                  url=f"/companies/{c.id}/", score=100.0)
+        for c in companies
+    )
+    return hits[: limit + 5]
+
+
+def _contact_hit(contact: Contact, score: float) -> SearchHit:
+    detail = contact.primary_email or (contact.phones[0] if contact.phones else "")
+    if contact.company_id:
+        detail = f"{detail} · {contact.company.name}" if detail else contact.company.name
+    return SearchHit(type="contact", id=contact.id, title=contact.full_name, subtitle=detail,
+                     url=f"/contacts/{contact.id}/", score=score)
+
+
+def company_id_by_name(*, user, name: str) -> int | None:
+    """The visible company with exactly this name (case-insensitive), for forms."""
+    return (visible_companies(user).filter(name__iexact=name.strip())
+            .order_by("id").values_list("id", flat=True).first())
+
+
+def company_names(*, user, limit: int = 500) -> list[str]:
+    return list(visible_companies(user).order_by("name").values_list("name", flat=True)[:limit])

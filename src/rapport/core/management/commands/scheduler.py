@@ -1,0 +1,27 @@
+import time
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from rapport.core.tasks import PERIODIC
+
+
+class Command(BaseCommand):
+    help = "Enqueue periodic jobs when they fall due (run one scheduler per installation)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="enqueue everything due, exit")
+
+    def handle(self, *args, **options):
+        last_run: dict[str, object] = {}
+        while True:
+            now = timezone.now()
+            for job, every in PERIODIC:
+                name = job.module_path
+                if name not in last_run or now - last_run[name] >= every:
+                    job.enqueue()
+                    last_run[name] = now
+                    self.stdout.write(f"{now:%Y-%m-%d %H:%M} enqueued {name}")
+            if options["once"]:
+                return
+            time.sleep(30)

@@ -1,0 +1,46 @@
+import os
+import signal
+import subprocess
+import sys
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run Rapport on one machine: web server, a background worker and the scheduler."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=3, help="web worker processes")
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        env = {**os.environ}
+        helpers = [
+            subprocess.Popen([sys.executable, "-m", "rapport.cli", "worker"], env=env),
+            subprocess.Popen([sys.executable, "-m", "rapport.cli", "scheduler"], env=env),
+        ]
+        self.stdout.write(f"Rapport is running on http://{options['host']}:{options['port']}/ "
+                          "(Ctrl+C to stop)")
+        web = subprocess.Popen([
+            sys.executable, "-m", "gunicorn", "rapport.config.wsgi:application",
+            "--bind", f"{options['host']}:{options['port']}",
+            "--workers", str(options["workers"]), "--access-logfile", "-",
+            "--graceful-timeout", "10",
+        ], env=env)
+        try:
+            web.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in [web, *helpers]:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in [web, *helpers]:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()

@@ -1,0 +1,36 @@
+"""Cross-app housekeeping services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from rapport.core.events import record_event
+
+
+def purge_expired_deletions() -> int:
+    """Hard-delete soft-deleted records past the restore window; records one event for each."""
+    cutoff = timezone.now() - dt.timedelta(days=settings.RAPPORT_SOFT_DELETE_DAYS)
+    purged = 0
+    for model in apps.get_models():
+        if not any(f.name == "deleted_at" for f in model._meta.get_fields()):
+            continue
+        expired = list(model.objects.filter(deleted_at__lt=cutoff).values_list("id", flat=True))
+        for object_id in expired:
+            with transaction.atomic():
+                deleted, _ = model.objects.filter(id=object_id, deleted_at__lt=cutoff).delete()
+                if deleted:
+                    record_event(kind=f"{model._meta.model_name}.purged",
+                                 entity_type=model._meta.model_name, entity_id=object_id)
+                    purged += 1
+    return purged
+
+
+def heartbeat(*, note: str = "") -> str:
+    record_event(kind="system.heartbeat", entity_type="system", entity_id=0,
+                 after={"note": note})
+    return f"ok {note}".strip()

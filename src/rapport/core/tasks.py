@@ -1,0 +1,27 @@
+"""Background jobs of the core app, and the list of periodic jobs the scheduler enqueues."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.tasks import task
+
+from rapport.core import services
+
+
+@task
+def purge_expired_deletions() -> int:
+    """Remove records soft-deleted longer ago than the restore window (30 days)."""
+    return services.purge_expired_deletions()
+
+
+@task
+def heartbeat(note: str = "") -> str:
+    """A no-op job: proves workers pick tasks up (used by `rapport doctor` and CI)."""
+    return services.heartbeat(note=note)
+
+
+# (task, how often) pairs; `rapport scheduler` enqueues each when it falls due.
+PERIODIC = [
+    (purge_expired_deletions, dt.timedelta(hours=6)),
+]

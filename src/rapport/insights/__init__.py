@@ -1,0 +1,1 @@
+"""Insights: scores, forecasts, segments, recommendations. Django glue here; models in ml/."""

@@ -1,0 +1,1 @@
+"""Plain-Python models behind Rapport's insights. Imports nothing from Django."""

@@ -1,0 +1,29 @@
+"""Saving and loading fitted models with the version they were made with."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import joblib
+
+from rapport import __version__
+
+FORMAT = 1
+
+
+def save_model(model: Any, path: str | pathlib.Path) -> pathlib.Path:
+    """Write ``model`` to ``path`` with Rapport's version and the storage format."""
+    path = pathlib.Path(path)
+    joblib.dump({"format": FORMAT, "rapport_version": __version__, "model": model}, path)
+    return path
+
+
+def load_model(path: str | pathlib.Path) -> Any:
+    """Read a model written by :func:`save_model`; refuse files of another storage format."""
+    payload = joblib.load(pathlib.Path(path))
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a Rapport model file of format {FORMAT}")
+    model = payload["model"]
+    model.saved_with_version_ = payload["rapport_version"]
+    return model

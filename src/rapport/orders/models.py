@@ -1,0 +1,57 @@
+"""Products and orders: each customer's purchase history."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from rapport.contacts.models import Contact
+from rapport.core.models import EditableModel
+
+CHANNELS = ("in_store", "online", "phone", "wholesale", "market", "other")
+
+
+class Product(EditableModel):
+    name = models.CharField(max_length=200)
+    sku = models.CharField(max_length=64, unique=True)
+    category = models.CharField(max_length=100, blank=True, default="")
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+class Order(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="orders")
+    ordered_at = models.DateTimeField()
+    channel = models.CharField(max_length=16, default="in_store",
+                               choices=[(c, c.replace("_", " ")) for c in CHANNELS])
+    # An order's reference in the system it came from; makes a re-run import skip it.
+    external_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["contact", "-ordered_at"], name="order_contact_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(channel__in=CHANNELS),
+                                   name="order_channel_valid"),
+        ]
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.IntegerField()  # negative for a return
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(quantity=0), name="orderline_qty_nonzero"),
+            models.CheckConstraint(condition=models.Q(unit_price__gte=0),
+                                   name="orderline_price_nonneg"),
+        ]

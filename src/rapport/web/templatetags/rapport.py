@@ -1,0 +1,62 @@
+from django import template
+from django.utils.html import format_html, format_html_join
+
+register = template.Library()
+
+
+@register.simple_tag
+def field_errors(errors, *names):
+    """The error messages for these fields (and their items, e.g. phones.0), as HTML."""
+    if not errors:
+        return ""
+    found = [
+        msg for key, msgs in errors.items()
+        for msg in msgs
+        if any(key == name or key.startswith(f"{name}.") for name in names)
+    ]
+    if not found:
+        return ""
+    return format_html('<p class="error" role="alert">{}</p>',
+                       format_html_join(" ", "{}", ((m,) for m in found)))
+
+
+@register.simple_tag
+def invalid(errors, *names):
+    if errors and any(k == n or k.startswith(f"{n}.") for k in errors for n in names):
+        return format_html('aria-invalid="true"')
+    return ""
+
+
+@register.filter
+def get(mapping, key):
+    if mapping is None:
+        return ""
+    return mapping.get(key, "")
+
+
+CHANGE_LABELS = {
+    "first_name": "first name", "last_name": "last name", "job_title": "job title",
+    "company_id": "company", "owner_id": "owner", "lifecycle_stage": "stage",
+    "email_opt_in": "email opt-in", "do_not_call": "do not call",
+    "custom_fields": "custom fields",
+}
+
+
+@register.filter
+def label(field_name):
+    return CHANGE_LABELS.get(field_name, field_name.replace("_", " "))
+
+
+@register.filter
+def show(value):
+    if value in (None, "", [], {}):
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return str(value)
