@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from rapport.contacts import selectors, services
@@ -223,7 +223,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
 @router.post("/contacts", response={201: ContactOut, **ERRORS})
 def create_contact(request: HttpRequest, payload: ContactIn):
     contact = services.contact_create(actor=request.user, data=payload.model_dump())
-    return 201, selectors.contact_get(user=request.user, contact_id=contact.id)
+    return Status(201, selectors.contact_get(user=request.user, contact_id=contact.id))
 
 
 @router.get("/contacts/{contact_id}", response={200: ContactOut, **ERRORS})
@@ -242,7 +242,7 @@ def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch)
 @router.delete("/contacts/{contact_id}", response={204: None, **ERRORS})
 def delete_contact(request: HttpRequest, contact_id: int):
     services.contact_delete(actor=request.user, contact_id=contact_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/contacts/{contact_id}/restore", response={200: ContactOut, **ERRORS})
@@ -262,7 +262,7 @@ def list_companies(request: HttpRequest, q: str | None = None, tag: str | None =
 @router.post("/companies", response={201: CompanyOut, **ERRORS})
 def create_company(request: HttpRequest, payload: CompanyIn):
     company = services.company_create(actor=request.user, data=payload.model_dump())
-    return 201, selectors.company_get(user=request.user, company_id=company.id)
+    return Status(201, selectors.company_get(user=request.user, company_id=company.id))
 
 
 @router.get("/companies/{company_id}", response={200: CompanyOut, **ERRORS})
@@ -281,7 +281,7 @@ def update_company(request: HttpRequest, company_id: int, payload: CompanyPatch)
 @router.delete("/companies/{company_id}", response={204: None, **ERRORS})
 def delete_company(request: HttpRequest, company_id: int):
     services.company_delete(actor=request.user, company_id=company_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/custom-fields", response={200: list[CustomFieldOut], **ERRORS})
@@ -292,13 +292,13 @@ def list_custom_fields(request: HttpRequest,
 
 @router.post("/custom-fields", response={201: CustomFieldOut, **ERRORS})
 def create_custom_field(request: HttpRequest, payload: CustomFieldIn):
-    return 201, services.custom_field_define(actor=request.user, **payload.model_dump())
+    return Status(201, services.custom_field_define(actor=request.user, **payload.model_dump()))
 
 
 @router.delete("/custom-fields/{definition_id}", response={204: None, **ERRORS})
 def delete_custom_field(request: HttpRequest, definition_id: int):
     services.custom_field_delete(actor=request.user, definition_id=definition_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/tags", response={200: list[TagOut], **ERRORS})
@@ -308,7 +308,7 @@ def list_tags(request: HttpRequest):
 
 @router.post("/tags", response={201: TagOut, **ERRORS})
 def create_tag(request: HttpRequest, payload: TagIn):
-    return 201, services.tag_create(actor=request.user, name=payload.name)
+    return Status(201, services.tag_create(actor=request.user, name=payload.name))
 
 
 class SearchParams(Schema):

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rapport.accounts",
     "rapport.contacts",
     "rapport.orders",
+    "rapport.dataio",
     "rapport.web",
 ]
 
@@ -143,6 +144,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -16,7 +16,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if settings.REDIS_URL:
             extra = ["--burst"] if options["burst"] else []
-            call_command("rqworker", "default", *extra)
+            # RQ must build jobs with django-tasks-rq's Job class, which calls the Task.
+            call_command("rqworker", "default", "--job-class", "django_tasks_rq.backend.Job",
+                         *extra)
         else:
             extra = {"max_tasks": options["max_tasks"]} if options["max_tasks"] else {}
             call_command("db_worker", queue_name="default", no_startup_delay=True, **extra)

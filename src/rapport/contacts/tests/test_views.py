@@ -1,0 +1,151 @@
+import pytest
+
+from rapport.contacts import services
+from rapport.contacts.models import Contact
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_need_login(client):
+    response = client.get("/contacts/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_create_with_bad_phone_shows_error_and_keeps_input(owner, web_as):
+    web = web_as(owner)
+    response = web.post("/contacts/new/", {"first_name": "Nina", "last_name": "Rye",
+                                           "phones": "12345", "emails": "nina@example.com"})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "&#x27;12345&#x27; is not a valid phone number" in html
+    assert 'value="Nina"' in html
+    assert "nina@example.com" in html
+    assert Contact.objects.count() == 0
+    response = web.post("/contacts/new/", {"first_name": "Nina", "last_name": "Rye",
+                                           "phones": "+1 415 555 0132",
+                                           "lifecycle_stage": "customer"})
+    contact = Contact.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/contacts/{contact.id}/"
+    assert contact.phones == ["+14155550132"]
+
+
+def test_script_in_a_name_renders_as_text(owner, web_as):
+    contact = services.contact_create(actor=owner, data={"first_name": "<script>alert(1)</script>"})
+    html = web_as(owner).get(f"/contacts/{contact.id}/").content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_forms_require_csrf(owner):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.post("/contacts/new/", {"first_name": "X"})
+    assert response.status_code == 403
+    assert Contact.objects.count() == 0
+
+
+def test_preference_and_note_show_on_the_360_view(owner, web_as):
+    web = web_as(owner)
+    contact = services.contact_create(actor=owner, data={"first_name": "Olga"})
+    web.post(f"/contacts/{contact.id}/preferences/",
+             {"preference": "usual order: rye sourdough, no sesame"})
+    web.post(f"/contacts/{contact.id}/notes/", {"note": "Asked about birthday cakes"})
+    html = web.get(f"/contacts/{contact.id}/").content.decode()
+    assert html.count("usual order: rye sourdough, no sesame") == 2  # list + timeline
+    assert "Asked about birthday cakes" in html
+
+
+def test_stale_edit_shows_conflict_and_overwrites_nothing(owner, web_as):
+    web = web_as(owner)
+    contact = services.contact_create(actor=owner, data={"first_name": "Pat"})
+    services.contact_update(actor=owner, contact_id=contact.id, version=1,
+                            changes={"job_title": "Baker"})
+    response = web.post(f"/contacts/{contact.id}/edit/",
+                        {"first_name": "Pat", "job_title": "Chef", "version": "1",
+                         "lifecycle_stage": "lead"})
+    assert response.status_code == 409
+    assert "Someone else saved this contact" in response.content.decode()
+    contact.refresh_from_db()
+    assert contact.job_title == "Baker"
+
+
+def test_other_team_contact_is_404_in_the_ui(sales_a, sales_b, web_as):
+    theirs = services.contact_create(actor=sales_b, data={"first_name": "Hidden"})
+    web = web_as(sales_a)
+    assert web.get(f"/contacts/{theirs.id}/").status_code == 404
+    assert web.get(f"/contacts/{theirs.id}/edit/").status_code == 404
+    assert "Hidden" not in web.get("/contacts/").content.decode()
+    assert f"/contacts/{theirs.id}/" not in web.get("/search/?q=Hidden").content.decode()
+
+
+def test_search_as_you_type_returns_a_partial(owner, web_as):
+    services.contact_create(actor=owner, data={"first_name": "Quentin", "last_name": "Blake"})
+    response = web_as(owner).get("/search/?q=quent", headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert "<html" not in html
+    assert "Quentin Blake" in html
+
+
+def test_list_filters_sorting_bulk_and_saved_views(owner, sales_a, web_as):
+    web = web_as(owner)
+    a = services.contact_create(actor=owner, data={"first_name": "Amy", "last_name": "A",
+                                                   "lifecycle_stage": "customer"})
+    b = services.contact_create(actor=owner, data={"first_name": "Ben", "last_name": "B"})
+    html = web.get("/contacts/?stage=customer").content.decode()
+    assert "Amy A" in html and "Ben B" not in html
+    html = web.get("/contacts/?sort=-name").content.decode()
+    assert html.index("Ben B") < html.index("Amy A")
+    web.post("/contacts/bulk/", {"ids": [a.id, b.id], "action": "tag", "tag": "market"})
+    assert sorted(Contact.objects.filter(tags__name="market").values_list("id", flat=True)) == [
+        a.id, b.id]
+    web.post("/contacts/bulk/", {"ids": [b.id], "action": "assign", "owner_id": sales_a.id})
+    assert Contact.objects.get(id=b.id).owner_id == sales_a.id
+    web.post("/contacts/views/", {"name": "Customers", "query": "stage=customer"})
+    assert 'href="?stage=customer"' in web.get("/contacts/").content.decode()
+    web.post("/contacts/bulk/", {"ids": [a.id], "action": "delete"})
+    assert Contact.objects.get(id=a.id).deleted_at is not None
+    assert "Amy A" in web.get("/contacts/deleted/").content.decode()
+
+
+def test_list_and_360_query_counts_do_not_grow_with_rows(owner, web_as,
+                                                         django_assert_max_num_queries):
+    web = web_as(owner)
+    company = services.company_create(actor=owner, data={"name": "Big Café"})
+    for i in range(40):
+        services.contact_create(actor=owner, data={"first_name": f"P{i}", "tags": ["x", "y"],
+                                                   "company_id": company.id})
+    with django_assert_max_num_queries(12):
+        assert web.get("/contacts/?stage=lead").status_code == 200
+    contact = Contact.objects.first()
+    for i in range(60):
+        services.contact_note_add(actor=owner, contact_id=contact.id, text=f"note {i}")
+    with django_assert_max_num_queries(16):
+        assert web.get(f"/contacts/{contact.id}/").status_code == 200
+
+
+def test_custom_field_settings_page(owner, sales_a, web_as):
+    web = web_as(owner)
+    response = web.post("/settings/", {"object_type": "contact", "label": "Loyalty card",
+                                       "key": "bad key!", "field_type": "text"})
+    assert response.status_code == 422
+    assert "must start with a letter" in response.content.decode()
+    web.post("/settings/", {"object_type": "contact", "label": "Loyalty card",
+                            "key": "loyalty_card", "field_type": "text"})
+    assert "Loyalty card" in web.get("/contacts/new/").content.decode()
+    assert web_as(sales_a).post("/settings/", {"object_type": "contact", "label": "X",
+                                               "key": "x", "field_type": "text"}
+                                ).status_code == 403
+
+
+def test_company_pages(owner, web_as):
+    web = web_as(owner)
+    response = web.post("/companies/new/", {"name": "", "domain": "x"})
+    assert response.status_code == 422
+    response = web.post("/companies/new/", {"name": "Hotel Aurora", "domain": "aurora.example",
+                                            "industry": "Hospitality"})
+    assert response.status_code == 302
+    assert "Hotel Aurora" in web.get("/companies/").content.decode()
