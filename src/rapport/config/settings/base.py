@@ -38,7 +38,6 @@ INSTALLED_APPS = [
     "rapport.accounts",
     "rapport.contacts",
     "rapport.orders",
-    "rapport.dataio",
     "rapport.web",
 ]
 
