@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Lower
 
 from rapport.contacts.models import Contact
 from rapport.core.models import EditableModel
@@ -17,8 +18,11 @@ class Product(EditableModel):
     price = models.DecimalField(max_digits=12, decimal_places=2)
 
     class Meta:
+        indexes = [models.Index(fields=["name", "id"], name="product_name_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_nonneg"),
+            # "RYE-800" and "rye-800" are one product to a person typing or importing a SKU.
+            models.UniqueConstraint(Lower("sku"), name="product_sku_ci_unique"),
         ]
 
     def __str__(self) -> str:
@@ -36,7 +40,10 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["contact", "-ordered_at"], name="order_contact_idx")]
+        indexes = [
+            models.Index(fields=["contact", "-ordered_at"], name="order_contact_idx"),
+            models.Index(fields=["-ordered_at", "-id"], name="order_recent_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(channel__in=CHANNELS),
                                    name="order_channel_valid"),

@@ -1,14 +1,162 @@
-"""Reads for products and orders, scoped through the contact's visibility."""
+"""Reads for products and orders, scoped through the contact's visibility.
+
+The catalogue is shared: every logged-in user reads every product. An order is visible to
+whoever may see its customer (``restrict`` on the contact's owner).
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
 
 from rapport.contacts.selectors import contact_get
-from rapport.orders.models import Order, OrderLine
+from rapport.core.errors import NotFound, ValidationFailed
+from rapport.core.permissions import can, restrict
+from rapport.orders.models import Order, OrderLine, Product
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+    filters: dict[str, Any] = field(default_factory=dict)
+
+
+# The same opaque cursor as the contact list: the sort values of the last row, base64 JSON.
+def _encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if hasattr(v, "isoformat") else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, json.JSONDecodeError):
+        raise ValidationFailed({"cursor": "is not a cursor this server issued"}) from None
+    if not isinstance(values, list) or len(values) != size:
+        raise ValidationFailed({"cursor": "is not a cursor this server issued"})
+    return values
+
+
+def _keyset(queryset: QuerySet, fields: tuple[str, ...], descending: bool,
+            cursor: str | None) -> QuerySet:
+    if cursor:
+        values = _decode_cursor(cursor, len(fields))
+        op = "lt" if descending else "gt"
+        condition = Q()
+        for i, name in enumerate(fields):
+            prefix = {fields[j]: values[j] for j in range(i)}
+            condition |= Q(**prefix, **{f"{name}__{op}": values[i]})
+        queryset = queryset.filter(condition)
+    return queryset.order_by(*[f"-{f}" if descending else f for f in fields])
+
+
+def _page(queryset: QuerySet, fields: tuple[str, ...], limit: int, filters: dict) -> Page:
+    rows = list(queryset[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = _encode_cursor([getattr(rows[-1], f) for f in fields])
+    return Page(items=rows, next_cursor=next_cursor, filters=filters)
+
+
+def _limit(params: dict[str, Any]) -> int:
+    try:
+        limit = min(int(params.get("limit", PAGE_SIZE)), MAX_PAGE_SIZE)
+    except (TypeError, ValueError):
+        raise ValidationFailed({"limit": "must be a number"}) from None
+    if limit < 1:
+        raise ValidationFailed({"limit": "must be at least 1"})
+    return limit
+
+
+def _int_param(params: dict[str, Any], name: str, what: str) -> int | None:
+    if params.get(name) in (None, ""):
+        return None
+    try:
+        return int(params[name])
+    except (TypeError, ValueError):
+        raise ValidationFailed({name: f"must be {what}"}) from None
+
+
+# --- products ----------------------------------------------------------------------------------
+
+def can_edit_catalogue(user) -> bool:
+    return user is not None and user.is_authenticated and user.role in ("owner", "manager")
+
+
+def product_list(*, user, params: dict[str, Any] | None = None) -> Page:
+    """One page of the catalogue by name, optionally filtered by text or category."""
+    params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+    queryset = Product.objects.filter(deleted_at__isnull=True)
+    if params.get("q"):
+        q = str(params["q"]).strip()[:200]
+        queryset = queryset.filter(Q(name__icontains=q) | Q(sku__icontains=q))
+    if params.get("category"):
+        queryset = queryset.filter(category=params["category"])
+    fields = ("name", "id")
+    return _page(_keyset(queryset, fields, False, params.get("cursor")), fields,
+                 _limit(params), params)
+
+
+def product_get(*, user, product_id: int) -> Product:
+    product = Product.objects.filter(id=product_id, deleted_at__isnull=True).first()
+    if product is None:
+        raise NotFound(f"no product with id {product_id}")
+    return product
+
+
+def product_categories() -> list[str]:
+    return list(Product.objects.filter(deleted_at__isnull=True).exclude(category="")
+                .order_by("category").values_list("category", flat=True).distinct()[:200])
+
+
+def product_choices(*, limit: int = 1000) -> list[Product]:
+    """Products to pick from in an order form (a small business has hundreds at most)."""
+    return list(Product.objects.filter(deleted_at__isnull=True).order_by("name", "id")[:limit])
+
+
+# --- orders ------------------------------------------------------------------------------------
+
+def visible_orders(user) -> QuerySet[Order]:
+    return restrict(Order.objects.filter(contact__deleted_at__isnull=True), user, "view",
+                    owner_field="contact__owner")
+
+
+def _with_lines(queryset: QuerySet[Order]) -> QuerySet[Order]:
+    return queryset.select_related("contact").prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("id"))
+    )
+
+
+def order_list(*, user, params: dict[str, Any] | None = None) -> Page:
+    """Newest orders first, optionally of one contact (404 if that contact is not visible)."""
+    params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+    limit = _limit(params)
+    queryset = visible_orders(user)
+    contact_id = _int_param(params, "contact_id", "a contact id")
+    if contact_id is not None:
+        contact_get(user=user, contact_id=contact_id)  # permission check
+        queryset = queryset.filter(contact_id=contact_id)
+    fields = ("ordered_at", "id")
+    queryset = _keyset(queryset, fields, True, params.get("cursor"))
+    return _page(_with_lines(queryset), fields, limit, params)
+
+
+def order_get(*, user, order_id: int) -> Order:
+    order = _with_lines(visible_orders(user)).filter(id=order_id).first()
+    if order is None:
+        raise NotFound(f"no order with id {order_id}")
+    return order
 
 
 @dataclass
@@ -20,17 +168,20 @@ class PurchaseSummary:
     days_between_orders: float | None = None
     favourite_products: list[dict] = field(default_factory=list)
     recent_orders: list[Order] = field(default_factory=list)
+    contact_id: int | None = None
+    can_add_orders: bool = False
 
 
 def purchase_summary(*, user, contact_id: int, recent: int = 10) -> PurchaseSummary:
     """What this person bought: totals, how often, favourites and the latest orders."""
-    contact_get(user=user, contact_id=contact_id)  # permission check
+    contact = contact_get(user=user, contact_id=contact_id)  # permission check
     orders = Order.objects.filter(contact_id=contact_id)
     totals = orders.aggregate(n=Count("id"), spent=Sum("total"), first=Min("ordered_at"),
                               last=Max("ordered_at"))
     summary = PurchaseSummary(
         order_count=totals["n"] or 0, total_spent=totals["spent"] or Decimal("0"),
         first_order_at=totals["first"], last_order_at=totals["last"],
+        contact_id=contact_id, can_add_orders=can(user, "change", contact.owner_id),
     )
     if summary.order_count > 1:
         span = (summary.last_order_at - summary.first_order_at).total_seconds() / 86400
@@ -38,7 +189,10 @@ def purchase_summary(*, user, contact_id: int, recent: int = 10) -> PurchaseSumm
     summary.favourite_products = list(
         OrderLine.objects.filter(order__contact_id=contact_id)
         .values("product_id", "product__name")
-        .annotate(quantity=Sum("quantity"), times=Count("order_id", distinct=True))
+        # A return does not make a product more of a favourite; it does lower the net count.
+        # (``times`` first: once annotated, "quantity" means the sum, not the line's column.)
+        .annotate(times=Count("order_id", distinct=True, filter=Q(quantity__gt=0)),
+                  quantity=Sum("quantity"))
         .order_by("-times", "-quantity", "product__name")[:5]
     )
     summary.recent_orders = list(
