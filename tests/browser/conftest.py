@@ -1,0 +1,58 @@
+"""Browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+Every test here is marked ``browser``; run only these with ``pytest -m browser tests/browser``.
+Screenshots land in ``test-artifacts/screenshots/`` (gitignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
+# itself (creating data, checking results) would otherwise be refused as "async unsafe".
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, make_user
+
+
+def pytest_collection_modifyitems(config, items):
+    here = pathlib.Path(__file__).parent
+    for item in items:
+        if here in pathlib.Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+            if not os.path.exists(CHROMIUM):
+                item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright launches this Chromium instead of downloading its own."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True,
+            "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": DESKTOP, "locale": "en-GB"}
+
+
+@pytest.fixture
+def server(live_server, transactional_db):
+    """The live server's base URL, with a database the test thread and the server share."""
+    return live_server.url
+
+
+@pytest.fixture
+def page(page):
+    page.set_default_timeout(5_000)
+    page.set_default_navigation_timeout(10_000)
+    return page
+
+
+@pytest.fixture
+def owner(transactional_db):
+    return make_user("olivia@bakery.example.com", "owner", first_name="Olivia",
+                     last_name="Baker")
