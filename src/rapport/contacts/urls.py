@@ -5,6 +5,7 @@ from rapport.contacts import views
 urlpatterns = [
     path("contacts/", views.contact_list, name="contact_list"),
     path("contacts/new/", views.contact_create, name="contact_create"),
+    path("contacts/export.csv", views.contact_export, name="contact_export"),
     path("contacts/bulk/", views.contact_bulk, name="contact_bulk"),
     path("contacts/deleted/", views.contact_deleted, name="contact_deleted"),
     path("contacts/views/", views.saved_view_save, name="saved_view_save"),

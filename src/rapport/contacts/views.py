@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseForbidden
+from django.http import Http404, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -57,6 +57,41 @@ def contact_list(request):
                   ("-created", "Newest"), ("created", "Oldest")],
         "section": "contacts",
     })
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_safe(value) -> str:
+    """Spreadsheet programs run cells starting with = + - @ as formulas; defuse them."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("+", "-") and text[1:].replace(" ", "").isdigit():
+        return text  # a phone number or a plain number is not a formula
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@login_required
+def contact_export(request):
+    import csv
+
+    from django.http import StreamingHttpResponse
+
+    params = {k: request.GET.get(k, "") for k in LIST_PARAMS if k not in ("cursor", "sort")}
+    params.update({k: v for k, v in request.GET.items() if k.startswith("cf_")})
+    try:
+        rows = selectors.contact_export_rows(user=request.user, params=params)
+        header = next(rows)
+    except ValidationFailed as failure:
+        return HttpResponseBadRequest(str(failure))
+    writer = csv.writer(_Echo())
+    stream = (writer.writerow([_csv_safe(v) for v in row]) for row in rows)
+    response = StreamingHttpResponse(
+        (chunk for part in ([writer.writerow(header)], stream) for chunk in part),
+        content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
+    return response
 
 
 @login_required

@@ -149,3 +149,18 @@ def test_company_pages(owner, web_as):
                                             "industry": "Hospitality"})
     assert response.status_code == 302
     assert "Hotel Aurora" in web.get("/companies/").content.decode()
+
+
+def test_export_is_scoped_filtered_and_formula_safe(sales_a, sales_b, web_as):
+    services.contact_create(actor=sales_a, data={"first_name": "=HYPERLINK(evil)",
+                                                 "lifecycle_stage": "customer"})
+    services.contact_create(actor=sales_a, data={"first_name": "Lead", "last_name": "Only"})
+    services.contact_create(actor=sales_b, data={"first_name": "Other", "last_name": "Team"})
+    response = web_as(sales_a).get("/contacts/export.csv?stage=customer")
+    body = b"".join(response.streaming_content).decode()
+    lines = body.strip().splitlines()
+    assert lines[0].startswith("id,first_name,last_name,emails")
+    assert len(lines) == 2
+    assert ",'=HYPERLINK(evil)," in lines[1]
+    everything = b"".join(web_as(sales_a).get("/contacts/export.csv").streaming_content).decode()
+    assert "Lead" in everything and "Other" not in everything
