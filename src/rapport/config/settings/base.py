@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # serves the API docs' assets locally instead of from a CDN
     "axes",
     "django_tasks_db",
     "rapport.core",

@@ -1,0 +1,29 @@
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+EXTERNAL = re.compile(r"""(?:src|href)=["'](?:https?:)?//""")
+
+
+@pytest.mark.parametrize("path", ["/", "/contacts/", "/contacts/new/", "/companies/",
+                                  "/settings/", "/settings/tokens/", "/api/v1/docs"])
+def test_pages_load_no_asset_from_another_host(owner, web_as, path):
+    response = web_as(owner).get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert EXTERNAL.findall(html) == []
+
+
+def test_login_page_and_security_headers(client):
+    response = client.get("/login/")
+    assert response.status_code == 200
+    assert "csrfmiddlewaretoken" in response.content.decode()
+    assert response["X-Frame-Options"] == "DENY"
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_htmx_is_served_locally(owner, web_as):
+    html = web_as(owner).get("/").content.decode()
+    assert re.search(r'<script src="/static/django_htmx/htmx-2[^"]*\.js"', html)
