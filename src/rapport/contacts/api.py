@@ -284,6 +284,12 @@ def delete_company(request: HttpRequest, company_id: int):
     return Status(204, None)
 
 
+@router.post("/companies/{company_id}/restore", response={200: CompanyOut, **ERRORS})
+def restore_company(request: HttpRequest, company_id: int):
+    services.company_restore(actor=request.user, company_id=company_id)
+    return selectors.company_get(user=request.user, company_id=company_id)
+
+
 @router.get("/custom-fields", response={200: list[CustomFieldOut], **ERRORS})
 def list_custom_fields(request: HttpRequest,
                        object_type: Literal["contact", "company"] | None = None):

@@ -221,12 +221,47 @@ def contact_timeline(*, user, contact_id: int, before: str | None = None,
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = _encode_cursor([rows[-1].occurred_at, rows[-1].id])
+    _describe_changes(rows)
     return Page(items=rows, next_cursor=next_cursor)
+
+
+def _describe_changes(events: list[Event]) -> None:
+    """Attach ``changes``: (field, before, after) with ids shown as names (two queries)."""
+    from rapport.accounts.models import User
+
+    company_ids, user_ids = set(), set()
+    for event in events:
+        for side in (event.before or {}, event.after or {}):
+            if isinstance(side, dict):
+                if side.get("company_id"):
+                    company_ids.add(side["company_id"])
+                if side.get("owner_id"):
+                    user_ids.add(side["owner_id"])
+    companies = dict(Company.objects.filter(id__in=company_ids).values_list("id", "name"))
+    users = {u.id: u.display_name for u in User.objects.filter(id__in=user_ids)}
+    names = {"company_id": companies, "owner_id": users}
+    for event in events:
+        before = event.before if isinstance(event.before, dict) else {}
+        after = event.after if isinstance(event.after, dict) else {}
+        event.changes = [
+            (key,
+             names[key].get(before.get(key), before.get(key)) if key in names else before.get(key),
+             names[key].get(value, value) if key in names else value)
+            for key, value in after.items()
+        ]
 
 
 def deleted_contacts(*, user) -> QuerySet[Contact]:
     """Soft-deleted contacts this user may restore (their own, or all for owners)."""
-    queryset = Contact.objects.filter(deleted_at__isnull=False).order_by("-deleted_at")
+    return _deleted(Contact, user)
+
+
+def deleted_companies(*, user) -> QuerySet[Company]:
+    return _deleted(Company, user)
+
+
+def _deleted(model, user):
+    queryset = model.objects.filter(deleted_at__isnull=False).order_by("-deleted_at")
     if user.role != "owner":
         queryset = queryset.filter(owner_id=user.id)
     return queryset

@@ -451,26 +451,35 @@ def contact_delete(*, actor, contact_id: int) -> None:
                  contact_id=contact.id, actor_id=actor.id)
 
 
-@transaction.atomic
-def contact_restore(*, actor, contact_id: int) -> Contact:
+def _restore(*, actor, model, object_id: int):
     from django.conf import settings
 
+    name = model.__name__.lower()
     try:
-        contact = Contact.objects.select_for_update().get(id=contact_id,
-                                                         deleted_at__isnull=False)
-    except Contact.DoesNotExist:
-        raise NotFound(f"no deleted contact with id {contact_id}") from None
-    if not (actor.role == "owner" or contact.owner_id == actor.id):
-        raise PermissionDenied("only the contact's owner or an owner-role user may restore it")
+        obj = model.objects.select_for_update().get(id=object_id, deleted_at__isnull=False)
+    except model.DoesNotExist:
+        raise NotFound(f"no deleted {name} with id {object_id}") from None
+    if not (actor.role == "owner" or obj.owner_id == actor.id):
+        raise PermissionDenied(f"only the {name}'s owner or an owner-role user may restore it")
     limit = timezone.now() - dt.timedelta(days=settings.RAPPORT_SOFT_DELETE_DAYS)
-    if contact.deleted_at < limit:
+    if obj.deleted_at < limit:
         raise ValidationFailed({"deleted_at": "deleted more than 30 days ago; cannot restore"})
-    contact.deleted_at = None
-    contact.version += 1
-    contact.save(update_fields=["deleted_at", "version", "updated_at"])
-    record_event(kind="contact.restored", entity_type="contact", entity_id=contact.id,
-                 contact_id=contact.id, actor_id=actor.id)
-    return contact
+    obj.deleted_at = None
+    obj.version += 1
+    obj.save(update_fields=["deleted_at", "version", "updated_at"])
+    record_event(kind=f"{name}.restored", entity_type=name, entity_id=obj.id,
+                 contact_id=obj.id if model is Contact else None, actor_id=actor.id)
+    return obj
+
+
+@transaction.atomic
+def contact_restore(*, actor, contact_id: int) -> Contact:
+    return _restore(actor=actor, model=Contact, object_id=contact_id)
+
+
+@transaction.atomic
+def company_restore(*, actor, company_id: int) -> Company:
+    return _restore(actor=actor, model=Company, object_id=company_id)
 
 
 def _bulk_targets(actor, contact_ids: list[int], action: str) -> list[Contact]:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("companies/new/", views.company_create, name="company_create"),
     path("companies/<int:company_id>/", views.company_detail, name="company_detail"),
     path("companies/<int:company_id>/edit/", views.company_edit, name="company_edit"),
+    path("companies/<int:company_id>/restore/", views.company_restore, name="company_restore"),
     path("companies/<int:company_id>/delete/", views.company_remove, name="company_delete"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/custom-fields/<int:definition_id>/delete/", views.custom_field_remove,

@@ -232,7 +232,9 @@ def contact_remove(request, contact_id: int):
 @login_required
 def contact_deleted(request):
     return render(request, "contacts/contact_deleted.html", {
-        "contacts": selectors.deleted_contacts(user=request.user)[:200], "section": "contacts"})
+        "contacts": selectors.deleted_contacts(user=request.user)[:200],
+        "companies": selectors.deleted_companies(user=request.user)[:200],
+        "section": "contacts"})
 
 
 @login_required
@@ -245,6 +247,18 @@ def contact_restore(request, contact_id: int):
         return redirect("contact_deleted")
     messages.success(request, "Contact restored.")
     return redirect("contact_detail", contact_id=contact_id)
+
+
+@login_required
+@require_POST
+def company_restore(request, company_id: int):
+    try:
+        services.company_restore(actor=request.user, company_id=company_id)
+    except (NotFound, PermissionDenied, ValidationFailed) as error:
+        messages.error(request, str(error))
+        return redirect("contact_deleted")
+    messages.success(request, "Company restored.")
+    return redirect("company_detail", company_id=company_id)
 
 
 @login_required
@@ -402,7 +416,7 @@ def company_remove(request, company_id: int):
         raise Http404("no such company") from None
     except PermissionDenied as denied:
         return HttpResponseForbidden(str(denied))
-    messages.success(request, "Company deleted.")
+    messages.success(request, "Company deleted. You can restore it for 30 days.")
     return redirect("company_list")
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from rapport.core.events import record_event
+
+logger = logging.getLogger(__name__)
 
 
 def purge_expired_deletions() -> int:
@@ -21,12 +25,18 @@ def purge_expired_deletions() -> int:
             continue
         expired = list(model.objects.filter(deleted_at__lt=cutoff).values_list("id", flat=True))
         for object_id in expired:
-            with transaction.atomic():
-                deleted, _ = model.objects.filter(id=object_id, deleted_at__lt=cutoff).delete()
-                if deleted:
-                    record_event(kind=f"{model._meta.model_name}.purged",
-                                 entity_type=model._meta.model_name, entity_id=object_id)
-                    purged += 1
+            try:
+                with transaction.atomic():
+                    deleted, _ = model.objects.filter(id=object_id,
+                                                      deleted_at__lt=cutoff).delete()
+                    if deleted:
+                        record_event(kind=f"{model._meta.model_name}.purged",
+                                     entity_type=model._meta.model_name, entity_id=object_id)
+                        purged += 1
+            except ProtectedError:
+                # Other records (e.g. orders, which are the business's books) still point at
+                # it; it stays hidden rather than breaking them.
+                logger.info("kept %s %s: still referenced", model._meta.model_name, object_id)
     return purged
 
 

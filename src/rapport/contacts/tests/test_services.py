@@ -230,3 +230,40 @@ def test_every_write_extends_a_verifiable_chain(owner):
     report = verify_chain()
     assert report.ok
     assert report.checked == Event.objects.count()
+
+
+def test_company_soft_delete_and_restore_within_30_days(owner, sales_a):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from rapport.contacts.models import Company
+
+    company = services.company_create(actor=sales_a, data={"name": "Old Mill"})
+    services.company_delete(actor=sales_a, company_id=company.id)
+    assert selectors.company_list(user=owner).items == []
+    services.company_restore(actor=sales_a, company_id=company.id)
+    assert [c.id for c in selectors.company_list(user=owner).items] == [company.id]
+    services.company_delete(actor=sales_a, company_id=company.id)
+    Company.objects.filter(id=company.id).update(
+        deleted_at=timezone.now() - dt.timedelta(days=31))
+    with pytest.raises(ValidationFailed) as failure:
+        services.company_restore(actor=owner, company_id=company.id)
+    assert list(failure.value.errors) == ["deleted_at"]
+
+
+def test_purge_removes_only_records_past_the_window(owner):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from rapport.core.services import purge_expired_deletions
+
+    old = services.contact_create(actor=owner, data={"first_name": "Old"})
+    recent = services.contact_create(actor=owner, data={"first_name": "Recent"})
+    services.contact_delete(actor=owner, contact_id=old.id)
+    services.contact_delete(actor=owner, contact_id=recent.id)
+    Contact.objects.filter(id=old.id).update(deleted_at=timezone.now() - dt.timedelta(days=31))
+    assert purge_expired_deletions() == 1
+    assert list(Contact.objects.values_list("id", flat=True)) == [recent.id]
+    assert verify_chain().ok

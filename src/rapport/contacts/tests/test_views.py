@@ -164,3 +164,13 @@ def test_export_is_scoped_filtered_and_formula_safe(sales_a, sales_b, web_as):
     assert ",'=HYPERLINK(evil)," in lines[1]
     everything = b"".join(web_as(sales_a).get("/contacts/export.csv").streaming_content).decode()
     assert "Lead" in everything and "Other" not in everything
+
+
+def test_timeline_shows_company_and_owner_by_name(owner, sales_a, web_as):
+    company = services.company_create(actor=owner, data={"name": "Café Lune"})
+    contact = services.contact_create(actor=owner, data={"first_name": "Rita"})
+    services.contact_update(actor=owner, contact_id=contact.id, version=1,
+                            changes={"company_id": company.id, "owner_id": sales_a.id})
+    html = web_as(owner).get(f"/contacts/{contact.id}/").content.decode()
+    assert "<strong>company</strong>: — → Café Lune" in html
+    assert f"<strong>owner</strong>: {owner.display_name} → {sales_a.display_name}" in html
