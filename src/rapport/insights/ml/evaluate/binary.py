@@ -113,16 +113,17 @@ def _speed_row(frame: pd.DataFrame, n_rows: int) -> dict:
         frame.drop(columns=["Churn", "customerID"]), frame["Churn"]
     )
     big = frame.drop(columns=["Churn"]).sample(n_rows, replace=True, random_state=0)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     scores = scorer.predict_proba(big)[:, 1]
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if not np.isfinite(scores).all():
         raise RuntimeError("the scorer returned a non-finite score")
     return {
         "dataset": f"telco_churn resampled to {n_rows:,} rows",
         "task": f"score ({scorer.method_})",
-        "metric": "seconds to score all rows",
-        "figure": f"{seconds:.2f}",
+        # CPU time too: on a shared machine wall time mostly measures the neighbours.
+        "metric": "seconds to score all rows (wall / CPU)",
+        "figure": f"{seconds:.2f} / {cpu:.2f}",
         "reference": "target < 10 s for 1,000,000 rows",
         "seconds": round(seconds, 2),
     }

@@ -211,6 +211,6 @@ def test_benchmark_rows_quick(datasets_dir):
     assert [r["metric"] for r in rows] == [
         "ROC AUC, 5-fold stratified CV",
         "PR AUC / calibration error",
-        "seconds to score all rows",
+        "seconds to score all rows (wall / CPU)",
     ]
     assert float(rows[0]["figure"]) > 0.78
