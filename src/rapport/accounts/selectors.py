@@ -32,3 +32,7 @@ def user_list(*, user: User) -> QuerySet[User]:
 
 def team_list() -> QuerySet[Team]:
     return Team.objects.order_by("name")
+
+
+def all_users() -> QuerySet[User]:
+    return User.objects.select_related("team").order_by("-is_active", "email")

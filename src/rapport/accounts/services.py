@@ -8,9 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.accounts.models import ApiToken, Team, User
-from rapport.core.errors import NotFound, ValidationFailed
+from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
 from rapport.core.events import record_event
-from rapport.core.permissions import ROLES
+from rapport.core.permissions import ROLES, can
 from rapport.core.validation import normalise_email
 
 
@@ -70,3 +70,61 @@ def token_revoke(*, user: User, token_id: int) -> None:
         raise NotFound("no such active token")
     record_event(kind="token.revoked", entity_type="api_token", entity_id=token_id,
                  actor_id=user.id)
+
+
+def _require_owner(actor: User) -> None:
+    if not can(actor, "settings", None):
+        raise PermissionDenied("only an owner-role user may manage users")
+
+
+@transaction.atomic
+def user_invite(*, actor: User, email: str, role: str, first_name: str = "",
+                last_name: str = "", team_name: str | None = None, request=None) -> User:
+    """Create a user without a password and email them a link to choose one."""
+    from django.contrib.auth.forms import PasswordResetForm
+
+    _require_owner(actor)
+    user = user_create(email=email, role=role, first_name=first_name, last_name=last_name,
+                       team_name=(team_name or "").strip() or None, actor=actor)
+    form = PasswordResetForm({"email": user.email})
+    form.is_valid()
+    user.set_password(secrets.token_urlsafe(24))  # reset links need a usable password
+    user.save(update_fields=["password"])
+    transaction.on_commit(lambda: form.save(
+        request=request, use_https=bool(request and request.is_secure()),
+        subject_template_name="accounts/invite_subject.txt",
+        email_template_name="accounts/invite_email.txt",
+        domain_override=None if request else "127.0.0.1:8000",
+    ))
+    return user
+
+
+@transaction.atomic
+def user_update(*, actor: User, user_id: int, role: str, team_name: str | None,
+                is_active: bool) -> User:
+    _require_owner(actor)
+    user = User.objects.select_for_update().filter(id=user_id).first()
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    errors: dict[str, str] = {}
+    if role not in ROLES:
+        errors["role"] = f"must be one of {', '.join(ROLES)}"
+    team_name = (team_name or "").strip()
+    if len(team_name) > 100:
+        errors["team"] = "at most 100 characters"
+    if user.id == actor.id and (role != "owner" or not is_active):
+        errors["role"] = "you cannot remove your own owner role or deactivate yourself"
+    if errors:
+        raise ValidationFailed(errors)
+    before = {"role": user.role, "team": user.team.name if user.team else None,
+              "is_active": user.is_active}
+    user.role = role
+    user.team = Team.objects.get_or_create(name=team_name)[0] if team_name else None
+    user.is_active = is_active
+    user.is_staff = role == "owner"
+    user.save(update_fields=["role", "team", "is_active", "is_staff"])
+    after = {"role": role, "team": team_name or None, "is_active": is_active}
+    if before != after:
+        record_event(kind="user.updated", entity_type="user", entity_id=user.id,
+                     actor_id=actor.id, before=before, after=after)
+    return user

@@ -17,5 +17,7 @@ urlpatterns = [
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(
         template_name="accounts/password_reset_complete.html"), name="password_reset_complete"),
     path("settings/tokens/", views.tokens, name="tokens"),
+    path("settings/users/", views.users, name="users"),
+    path("settings/users/<int:user_id>/", views.user_edit, name="user_edit"),
     path("settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]

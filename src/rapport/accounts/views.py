@@ -1,10 +1,13 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
+from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from rapport.accounts import selectors, services
-from rapport.core.errors import NotFound
+from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
+from rapport.core.permissions import ROLES
 
 
 class RapportLoginView(LoginView):
@@ -29,3 +32,47 @@ def token_revoke(request, token_id: int):
     except NotFound:
         pass
     return redirect("tokens")
+
+
+@login_required
+def users(request):
+    if request.user.role != "owner":
+        return HttpResponseForbidden("only an owner-role user may manage users")
+    errors: dict = {}
+    values: dict = {}
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "") for k in request.POST}
+        try:
+            user = services.user_invite(
+                actor=request.user, email=values.get("email", ""), role=values.get("role", ""),
+                first_name=values.get("first_name", ""), last_name=values.get("last_name", ""),
+                team_name=values.get("team", ""), request=request)
+        except ValidationFailed as failure:
+            errors = failure.errors
+        except PermissionDenied as denied:
+            return HttpResponseForbidden(str(denied))
+        else:
+            messages.success(request, f"Invited {user.email}: they will get an email to "
+                                      "choose a password.")
+            return redirect("users")
+    return render(request, "accounts/users.html", {
+        "users": selectors.all_users(), "roles": ROLES, "teams": selectors.team_list(),
+        "errors": errors, "values": values, "section": "settings",
+    }, status=422 if errors else 200)
+
+
+@login_required
+@require_POST
+def user_edit(request, user_id: int):
+    try:
+        services.user_update(actor=request.user, user_id=user_id,
+                             role=request.POST.get("role", ""),
+                             team_name=request.POST.get("team", ""),
+                             is_active=request.POST.get("is_active") == "on")
+    except PermissionDenied as denied:
+        return HttpResponseForbidden(str(denied))
+    except (ValidationFailed, NotFound) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Saved.")
+    return redirect("users")

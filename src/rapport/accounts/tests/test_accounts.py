@@ -93,3 +93,42 @@ def test_createuser_rejects_bad_role_and_duplicate():
         call_command("createuser", "--email", "A@example.com", "--role", "sales")
     with pytest.raises(CommandError):
         call_command("createuser", "--email", "b@example.com", "--role", "king")
+
+
+def test_owner_invites_a_user_who_sets_a_password_by_email(owner, web_as,
+                                                          django_capture_on_commit_callbacks):
+    web = web_as(owner)
+    response = web.post("/settings/users/", {"email": "not-an-email", "role": "sales"})
+    assert response.status_code == 422
+    assert "not a valid email address" in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        web.post("/settings/users/", {"email": "New.Baker@example.com", "role": "sales",
+                                      "team": "north"})
+    user = User.objects.get(email="new.baker@example.com")
+    assert (user.role, user.team.name) == ("sales", "north")
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://testserver(/reset/\S+/)", mail.outbox[0].body).group(1)
+    client = Client()
+    set_url = client.get(link, follow=True).redirect_chain[-1][0]
+    client.post(set_url, {"new_password1": "my-own-rye-1", "new_password2": "my-own-rye-1"})
+    client.post("/login/", {"username": user.email, "password": "my-own-rye-1"})
+    assert client.get("/contacts/").status_code == 200
+
+
+def test_owner_changes_role_and_deactivates(owner, sales_a, web_as):
+    web = web_as(owner)
+    web.post(f"/settings/users/{sales_a.id}/", {"role": "manager", "team": "south"})
+    sales_a.refresh_from_db()
+    assert (sales_a.role, sales_a.team.name, sales_a.is_active) == ("manager", "south", False)
+    web.post(f"/settings/users/{owner.id}/", {"role": "sales", "is_active": "on"})
+    owner.refresh_from_db()
+    assert owner.role == "owner"
+
+
+def test_only_owners_manage_users(sales_a, web_as):
+    web = web_as(sales_a)
+    assert web.get("/settings/users/").status_code == 403
+    assert web.post(f"/settings/users/{sales_a.id}/", {"role": "owner", "is_active": "on"}
+                    ).status_code == 403
+    sales_a.refresh_from_db()
+    assert sales_a.role == "sales"
