@@ -1,13 +1,14 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
 SHELL := /bin/bash
 export UV_PYTHON ?= 3.12
-UV := $(shell command -v uv 2>/dev/null || echo "python3.12 -m uv")
+# uv runs as a module of Python 3.12, so a pyenv shim of another version never gets in the way.
+UV := python3.12 -m uv
 PYTEST_ARGS ?=
 
 .PHONY: env demo test lint bench
 
 env:
-	@command -v uv >/dev/null 2>&1 || python3.12 -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || python3.12 -m pip install --quiet uv
 	$(UV) sync --frozen
 
 demo: env
