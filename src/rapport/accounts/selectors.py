@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from rapport.accounts.models import ApiToken, Team, User
+
+LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
 
 
 def team_member_ids(*, team_id: int) -> list[int]:
@@ -18,7 +22,13 @@ def user_for_token(*, raw_token: str) -> User | None:
         .filter(digest=digest, revoked_at__isnull=True, user__is_active=True)
         .first()
     )
-    return token.user if token else None
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        # At most one write per token every few minutes, not one per request.
+        ApiToken.objects.filter(id=token.id).update(last_used_at=now)
+    return token.user
 
 
 def token_list(*, user: User) -> QuerySet[ApiToken]:

@@ -61,6 +61,8 @@ def test_token_is_stored_hashed_shown_once_and_revocable(owner):
     client = Client()
     headers = {"Authorization": f"Bearer {issued.raw}"}
     assert client.get("/api/v1/contacts", headers=headers).status_code == 200
+    stored.refresh_from_db()
+    assert stored.last_used_at is not None
     token_revoke(user=owner, token_id=stored.id)
     assert client.get("/api/v1/contacts", headers=headers).status_code == 401
 
