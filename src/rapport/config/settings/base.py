@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rapport.accounts",
     "rapport.contacts",
     "rapport.orders",
+    "rapport.dataio",
     "rapport.web",
 ]
 
