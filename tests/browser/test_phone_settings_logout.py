@@ -122,8 +122,6 @@ def test_a_custom_field_added_in_settings_shows_on_the_contact_form(page, server
     expect(page.locator("table.list tbody tr")).to_have_text([re.compile("Tomasz Nowak")])
 
 
-@pytest.mark.xfail(strict=True, reason="the bulk form carries data-confirm-delete, which "
-                   "rapport.js does not read: bulk delete happens without a confirmation")
 def test_bulk_delete_asks_before_deleting(page, server, owner):
     from rapport.contacts.models import Contact
 
@@ -131,14 +129,25 @@ def test_bulk_delete_asks_before_deleting(page, server, owner):
     login(page, server, "olivia@bakery.example.com")
     page.goto(f"{server}/contacts/")
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def dismiss(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     page.get_by_label("Select Ines Moreau").check()
     page.get_by_label("With the selected").select_option("delete")
     page.get_by_role("button", name="Apply to selected").click()
     page.wait_for_load_state()
     page.wait_for_timeout(300)
-    assert len(dialogs) == 1, "bulk delete went ahead without asking"
+    assert dialogs == ["Delete 1 contact? You can restore them for 30 days."]
     assert Contact.objects.filter(first_name="Ines", deleted_at__isnull=True).exists()
+    # Accepting goes ahead.
+    page.remove_listener("dialog", dismiss)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.locator(".messages")).to_contain_text("Deleted 1 contacts")
+    assert not Contact.objects.filter(first_name="Ines", deleted_at__isnull=True).exists()
 
 
 def test_log_out(page, server, owner):

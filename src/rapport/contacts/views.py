@@ -278,6 +278,11 @@ def contact_bulk(request):
             count = services.contacts_bulk_assign(actor=request.user, contact_ids=ids,
                                                   owner_id=request.POST.get("owner_id"))
             messages.success(request, f"Assigned {count} contacts.")
+        elif action == "delete" and request.POST.get("confirmed") != "yes":
+            # Without the page's script (or with it bypassed) ask on a page of its own.
+            return render(request, "contacts/contact_bulk_delete.html", {
+                "contacts": selectors.visible_contacts(request.user).filter(id__in=ids)[:1000],
+                "query": request.POST.get("query", ""), "section": "contacts"})
         elif action == "delete":
             count = services.contacts_bulk_delete(actor=request.user, contact_ids=ids)
             messages.success(request, f"Deleted {count} contacts. They can be restored for "

@@ -106,7 +106,10 @@ def test_list_filters_sorting_bulk_and_saved_views(owner, sales_a, web_as):
     assert Contact.objects.get(id=b.id).owner_id == sales_a.id
     web.post("/contacts/views/", {"name": "Customers", "query": "stage=customer"})
     assert 'href="?stage=customer"' in web.get("/contacts/").content.decode()
-    web.post("/contacts/bulk/", {"ids": [a.id], "action": "delete"})
+    confirm = web.post("/contacts/bulk/", {"ids": [a.id], "action": "delete"})
+    assert "Delete 1 contact?" in confirm.content.decode()
+    assert Contact.objects.get(id=a.id).deleted_at is None
+    web.post("/contacts/bulk/", {"ids": [a.id], "action": "delete", "confirmed": "yes"})
     assert Contact.objects.get(id=a.id).deleted_at is not None
     assert "Amy A" in web.get("/contacts/deleted/").content.decode()
 

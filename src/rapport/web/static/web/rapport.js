@@ -6,8 +6,17 @@ document.addEventListener("change", (event) => {
   }
 });
 document.addEventListener("submit", (event) => {
-  const message = event.target.getAttribute("data-confirm");
+  const form = event.target;
+  const message = form.getAttribute("data-confirm");
   if (message && !window.confirm(message)) event.preventDefault();
+  if (form.hasAttribute("data-confirm-delete") && form.elements.action?.value === "delete") {
+    const count = form.querySelectorAll("input[name=ids]:checked").length;
+    if (!window.confirm(`Delete ${count} contact${count === 1 ? "" : "s"}? You can restore them for 30 days.`)) {
+      event.preventDefault();
+    } else {
+      form.elements.confirmed.value = "yes";
+    }
+  }
 });
 document.addEventListener("click", (event) => {
   const results = document.getElementById("search-results");
