@@ -146,7 +146,7 @@ def test_bulk_delete_asks_before_deleting(page, server, owner):
     page.remove_listener("dialog", dismiss)
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Apply to selected").click()
-    expect(page.locator(".messages")).to_contain_text("Deleted 1 contacts")
+    expect(page.locator(".messages")).to_contain_text("Deleted 1 contact.")
     assert not Contact.objects.filter(first_name="Ines", deleted_at__isnull=True).exists()
 
 

@@ -261,6 +261,10 @@ def company_restore(request, company_id: int):
     return redirect("company_detail", company_id=company_id)
 
 
+def _n_contacts(count: int) -> str:
+    return f"{count} contact" if count == 1 else f"{count} contacts"
+
+
 @login_required
 @require_POST
 def contact_bulk(request):
@@ -273,11 +277,11 @@ def contact_bulk(request):
         if action == "tag":
             count = services.contacts_bulk_tag(actor=request.user, contact_ids=ids,
                                                tag=request.POST.get("tag", ""))
-            messages.success(request, f"Tagged {count} contacts.")
+            messages.success(request, f"Tagged {_n_contacts(count)}.")
         elif action == "assign":
             count = services.contacts_bulk_assign(actor=request.user, contact_ids=ids,
                                                   owner_id=request.POST.get("owner_id"))
-            messages.success(request, f"Assigned {count} contacts.")
+            messages.success(request, f"Assigned {_n_contacts(count)}.")
         elif action == "delete" and request.POST.get("confirmed") != "yes":
             # Without the page's script (or with it bypassed) ask on a page of its own.
             return render(request, "contacts/contact_bulk_delete.html", {
@@ -285,8 +289,8 @@ def contact_bulk(request):
                 "query": request.POST.get("query", ""), "section": "contacts"})
         elif action == "delete":
             count = services.contacts_bulk_delete(actor=request.user, contact_ids=ids)
-            messages.success(request, f"Deleted {count} contacts. They can be restored for "
-                                      "30 days.")
+            messages.success(request, f"Deleted {_n_contacts(count)}. You can restore them "
+                                      "for 30 days.")
         else:
             messages.error(request, "Choose an action.")
     except (ValidationFailed, PermissionDenied) as error:
