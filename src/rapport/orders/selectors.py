@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
 
 from rapport.contacts.selectors import contact_get
-from rapport.core.errors import NotFound, ValidationFailed
+from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
 from rapport.core.permissions import can, restrict
 from rapport.orders.models import Order, OrderLine, Product
 
@@ -90,8 +90,12 @@ def _int_param(params: dict[str, Any], name: str, what: str) -> int | None:
 
 # --- products ----------------------------------------------------------------------------------
 
+CATALOGUE_ROLES = ("owner", "manager")
+
+
 def can_edit_catalogue(user) -> bool:
-    return user is not None and user.is_authenticated and user.role in ("owner", "manager")
+    """The catalogue is shared: everyone reads it, owner and manager roles change it."""
+    return user is not None and user.is_authenticated and user.role in CATALOGUE_ROLES
 
 
 def product_list(*, user, params: dict[str, Any] | None = None) -> Page:
@@ -126,6 +130,14 @@ def product_choices(*, limit: int = 1000) -> list[Product]:
 
 
 # --- orders ------------------------------------------------------------------------------------
+
+def contact_for_orders(*, user, contact_id: int):
+    """The contact, if ``user`` may add orders for it: 404 when unseen, 403 when read-only."""
+    contact = contact_get(user=user, contact_id=contact_id)
+    if not can(user, "change", contact.owner_id):
+        raise PermissionDenied("you may not add orders for this contact")
+    return contact
+
 
 def visible_orders(user) -> QuerySet[Order]:
     return restrict(Order.objects.filter(contact__deleted_at__isnull=True), user, "view",

@@ -23,16 +23,15 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from rapport.contacts.selectors import contact_get, visible_contacts
+from rapport.contacts.selectors import visible_contacts
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.events import NewEvent, diff, record_event, record_events
-from rapport.core.permissions import can
 from rapport.core.validation import normalise_email
 from rapport.orders.models import CHANNELS, Order, OrderLine, Product
+from rapport.orders.selectors import can_edit_catalogue, contact_for_orders
 
 PRODUCT_TEXT_FIELDS = {"name": 200, "sku": 64, "category": 100}
 PRODUCT_FIELDS = ("name", "sku", "category", "price")
-CATALOGUE_ROLES = ("owner", "manager")
 MAX_PRICE = Decimal("9999999999.99")  # Product.price and OrderLine.unit_price: 12 digits, 2 dp
 MAX_TOTAL = Decimal("999999999999.99")  # Order.total: 14 digits, 2 dp
 MAX_QUANTITY = 100_000
@@ -102,10 +101,12 @@ def parse_ordered_at(value: Any) -> dt.datetime:
                              "or YYYY-MM-DD HH:MM") from None
     else:
         raise ValueError("is required (YYYY-MM-DD or YYYY-MM-DD HH:MM)")
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
     if moment.year < 1900:
         raise ValueError("is before 1900")
+    if moment.year > timezone.now().year + 1:
+        raise ValueError("is in the future")
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
     if moment > timezone.now() + dt.timedelta(days=1):
         raise ValueError("is in the future")
     return moment
@@ -132,7 +133,7 @@ def clean_external_ref(value: Any) -> str | None:
 # --- products ----------------------------------------------------------------------------------
 
 def _require_catalogue(actor) -> None:
-    if actor is None or not actor.is_authenticated or actor.role not in CATALOGUE_ROLES:
+    if not can_edit_catalogue(actor):
         raise PermissionDenied("only owner and manager roles may change the product catalogue")
 
 
@@ -353,14 +354,6 @@ def _clean_lines(lines: Any, errors: dict[str, str]) -> list[LineDraft]:
     return drafts
 
 
-def contact_for_orders(*, actor, contact_id: int):
-    """The contact, if ``actor`` may add orders for it: 404 when unseen, 403 when read-only."""
-    contact = contact_get(user=actor, contact_id=contact_id)
-    if not can(actor, "change", contact.owner_id):
-        raise PermissionDenied("you may not add orders for this contact")
-    return contact
-
-
 @transaction.atomic
 def order_create(*, actor, contact_id: int, ordered_at: Any, lines: list[dict[str, Any]],
                  channel: str = "in_store", external_ref: str | None = None) -> Order:
@@ -369,7 +362,7 @@ def order_create(*, actor, contact_id: int, ordered_at: Any, lines: list[dict[st
     Each line names its product by ``product_id`` or ``sku``; ``unit_price`` defaults to the
     product's current price; a negative ``quantity`` is a return.
     """
-    contact = contact_for_orders(actor=actor, contact_id=contact_id)
+    contact = contact_for_orders(user=actor, contact_id=contact_id)
     errors: dict[str, str] = {}
     try:
         moment = parse_ordered_at(ordered_at)
@@ -484,6 +477,8 @@ class _Row:
 
 
 def _read_upload(file: Any) -> bytes:
+    if file is None:
+        raise ValidationFailed({"file": "choose a CSV file to upload"})
     size = getattr(file, "size", None)
     if isinstance(size, int) and size > MAX_IMPORT_BYTES:
         raise ValidationFailed({"file": _too_big(size)})
@@ -518,6 +513,8 @@ def decode_csv_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str
         except UnicodeDecodeError as error:
             raise ValidationFailed({"encoding": f"the file is not valid {codec} (byte "
                                                 f"{error.start}); try another"}) from None
+        except (LookupError, UnicodeError, ValueError, TypeError):  # e.g. base64: not text
+            raise ValidationFailed({"encoding": f"{codec} is not a text encoding"}) from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16"), "utf-16"
