@@ -95,10 +95,6 @@ class OrderLineOut(Schema):
     def resolve_product_name(obj: OrderLine) -> str:
         return obj.product.name
 
-    @staticmethod
-    def resolve_line_total(obj: OrderLine) -> Decimal:
-        return obj.quantity * obj.unit_price
-
 
 class OrderOut(Schema):
     id: int

@@ -62,3 +62,7 @@ class OrderLine(models.Model):
             models.CheckConstraint(condition=models.Q(unit_price__gte=0),
                                    name="orderline_price_nonneg"),
         ]
+
+    @property
+    def line_total(self):
+        return self.quantity * self.unit_price

@@ -131,10 +131,15 @@ def product_choices(*, limit: int = 1000) -> list[Product]:
 
 # --- orders ------------------------------------------------------------------------------------
 
+def can_add_orders(user, contact) -> bool:
+    """Orders are part of the customer's record: whoever may change the contact adds them."""
+    return can(user, "change", contact.owner_id)
+
+
 def contact_for_orders(*, user, contact_id: int):
     """The contact, if ``user`` may add orders for it: 404 when unseen, 403 when read-only."""
     contact = contact_get(user=user, contact_id=contact_id)
-    if not can(user, "change", contact.owner_id):
+    if not can_add_orders(user, contact):
         raise PermissionDenied("you may not add orders for this contact")
     return contact
 
@@ -157,7 +162,7 @@ def order_list(*, user, params: dict[str, Any] | None = None) -> Page:
     queryset = visible_orders(user)
     contact_id = _int_param(params, "contact_id", "a contact id")
     if contact_id is not None:
-        contact_get(user=user, contact_id=contact_id)  # permission check
+        params["contact"] = contact_get(user=user, contact_id=contact_id)  # permission check
         queryset = queryset.filter(contact_id=contact_id)
     fields = ("ordered_at", "id")
     queryset = _keyset(queryset, fields, True, params.get("cursor"))
@@ -193,7 +198,7 @@ def purchase_summary(*, user, contact_id: int, recent: int = 10) -> PurchaseSumm
     summary = PurchaseSummary(
         order_count=totals["n"] or 0, total_spent=totals["spent"] or Decimal("0"),
         first_order_at=totals["first"], last_order_at=totals["last"],
-        contact_id=contact_id, can_add_orders=can(user, "change", contact.owner_id),
+        contact_id=contact_id, can_add_orders=can_add_orders(user, contact),
     )
     if summary.order_count > 1:
         span = (summary.last_order_at - summary.first_order_at).total_seconds() / 86400
