@@ -35,6 +35,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def read_labelled(path: pathlib.Path, text: str, label: str) -> pd.DataFrame:
     """The text and label columns of a CSV, checked; rows without a label are left out."""
+    if not pathlib.Path(path).is_file():
+        raise DataValidationError(f"{path}: no such file")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     for column in (text, label):
         if column not in frame.columns:
