@@ -210,6 +210,7 @@ def purchase_summary(*, user, contact_id: int, recent: int = 10) -> PurchaseSumm
         # (``times`` first: once annotated, "quantity" means the sum, not the line's column.)
         .annotate(times=Count("order_id", distinct=True, filter=Q(quantity__gt=0)),
                   quantity=Sum("quantity"))
+        .filter(times__gt=0)  # only ever returned: not a favourite
         .order_by("-times", "-quantity", "product__name")[:5]
     )
     summary.recent_orders = list(

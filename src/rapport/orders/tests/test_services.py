@@ -293,6 +293,11 @@ def test_purchase_summary_totals_frequency_favourites_and_last_order(owner):
         {"product_id": rye.id, "product__name": "Rye sourdough", "quantity": 3, "times": 2},
         {"product_id": tart.id, "product__name": "Apple tart", "quantity": 0, "times": 1},
     ]
+    returner = make_contact(owner, first_name="Returner")
+    make_order(owner, returner, (rye, 1), ordered_at=start)
+    make_order(owner, returner, (bun, -1), ordered_at=start)
+    assert [p["product__name"] for p in selectors.purchase_summary(
+        user=owner, contact_id=returner.id).favourite_products] == ["Rye sourdough"]
     assert summary.recent_orders[0].id == last.id
     assert len(summary.recent_orders) == 4
     assert summary.can_add_orders is True
