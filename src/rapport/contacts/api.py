@@ -97,10 +97,11 @@ class ContactPage(Schema):
 
 
 class ContactFilters(Schema):
-    owner: str | None = Field(None, description="a user id, 'me' or 'none'")
+    owner: str | None = Field(None, pattern=r"^(me|none|[0-9]{1,18})$",
+                              description="a user id, 'me' or 'none'")
     tag: str | None = None
     stage: Stage | None = None
-    company: int | None = None
+    company: int | None = Field(None, ge=1, le=2**63 - 1)  # larger ids overflow the database
     sort: Literal["name", "-name", "created", "-created", "-updated"] = "name"
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
