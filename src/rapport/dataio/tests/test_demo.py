@@ -1,0 +1,114 @@
+import datetime as dt
+
+from django.core.management import call_command
+from django.db.models import Count, Max, Min
+
+from rapport.accounts.models import User
+from rapport.contacts.models import Company, Contact
+from rapport.core.events import verify_chain
+from rapport.core.models import Event
+from rapport.core.validation import normalise_phone
+from rapport.dataio.demo import DEMO_PASSWORD, USERS, demo_load
+from rapport.orders.models import Order, OrderLine, Product
+
+TODAY = dt.date(2026, 6, 15)
+
+
+def test_demo_is_a_small_bakery_with_two_years_of_history(db):
+    # One load for every check: the full demo takes a few seconds.
+    demo = demo_load(seed=3, today=TODAY)
+    assert demo.loaded
+    assert 500 <= Contact.objects.count() == demo.contacts <= 600
+    assert Company.objects.count() == demo.companies == 30
+    assert Product.objects.count() == 30
+    assert set(Product.objects.values_list("category", flat=True)) >= {
+        "Bread", "Pastry", "Cake", "Coffee"}
+    roles = dict(User.objects.values("role").annotate(n=Count("id")).values_list("role", "n"))
+    assert roles == {"owner": 1, "manager": 1, "sales": 2, "support": 1, "marketing": 1}
+    assert set(User.objects.filter(role="sales").values_list("team__name", flat=True)) == {
+        "Shop", "Wholesale"}
+    owner = User.objects.get(email=USERS[0][0])
+    assert owner.check_password(DEMO_PASSWORD)
+    assert set(Contact.objects.values_list("lifecycle_stage", flat=True)) == {
+        "subscriber", "lead", "opportunity", "customer", "former_customer"}
+    assert Contact.objects.filter(company__isnull=False).count() >= 30
+    assert Contact.objects.filter(email_opt_in=True, email_opt_in_at__isnull=False).exists()
+    for phones in Contact.objects.exclude(phones=[]).values_list("phones", flat=True):
+        assert normalise_phone(phones[0]) == phones[0]
+    preferences = [p for ps in Contact.objects.values_list("preferences", flat=True) for p in ps]
+    assert any(p.startswith("usual order: ") for p in preferences)
+    assert Event.objects.filter(kind="note.added").count() > 100
+    assert verify_chain().ok
+    _check_orders(demo)
+    _check_history()
+
+
+def _check_orders(demo):
+    span = Order.objects.aggregate(first=Min("ordered_at"), last=Max("ordered_at"))
+    days = (span["last"] - span["first"]).days
+    assert 700 <= days <= 730
+    assert span["last"].date() <= TODAY
+    assert Order.objects.count() == demo.orders > 5000
+    assert set(Order.objects.values_list("channel", flat=True)) == {
+        "in_store", "online", "phone", "wholesale"}
+    # Totals are the sum of their lines.
+    order = Order.objects.order_by("id")[100]
+    lines = OrderLine.objects.filter(order=order)
+    assert order.total == sum(line.quantity * line.unit_price for line in lines)
+    # Each order is on its customer's timeline, dated when it was placed.
+    event = Event.objects.get(kind="order.placed", entity_id=order.id)
+    assert event.contact_id == order.contact_id
+    assert event.occurred_at == order.ordered_at
+    assert event.after["total"] == str(order.total)
+    # December is busier than August (seasonality); regulars order far more than most.
+    december = Order.objects.filter(ordered_at__month=12).count()
+    august = Order.objects.filter(ordered_at__month=8).count()
+    assert december > august
+    counts = sorted(Order.objects.values("contact").annotate(n=Count("id"))
+                    .values_list("n", flat=True))
+    assert counts[-1] > 50 and counts[len(counts) // 2] < 30
+    churned = Contact.objects.filter(lifecycle_stage="former_customer")
+    assert churned.count() > 20
+    last_orders = [Order.objects.filter(contact=c).aggregate(m=Max("ordered_at"))["m"]
+                   for c in churned[:10]]
+    assert all(m is None or (span["last"] - m).days > 60 for m in last_orders)
+
+
+def _check_history():
+    contact = Contact.objects.filter(lifecycle_stage="former_customer").order_by("id").first()
+    kinds = list(Event.objects.filter(contact_id=contact.id).order_by("occurred_at", "id")
+                 .values_list("kind", flat=True))
+    assert kinds[0] == "contact.created"
+    assert "order.placed" in kinds
+    assert kinds[-1] == "contact.updated"  # moved to former customer after they stopped
+    created = Event.objects.get(contact_id=contact.id, kind="contact.created")
+    assert created.occurred_at == contact.created_at
+    assert contact.created_at.date() < TODAY - dt.timedelta(days=60)
+
+
+def test_demo_if_empty_is_idempotent(db, capsys):
+    call_command("demo", "--if-empty", "--seed", "2", "--size", "0.1")
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8000" in out
+    assert USERS[0][0] in out and DEMO_PASSWORD in out
+    counts = (Contact.objects.count(), Order.objects.count(), Event.objects.count())
+    call_command("demo", "--if-empty", "--seed", "2", "--size", "0.1")
+    assert "not loaded" in capsys.readouterr().out
+    assert (Contact.objects.count(), Order.objects.count(), Event.objects.count()) == counts
+
+
+def test_demo_is_deterministic(db):
+    demo_load(seed=5, today=TODAY, size=0.1)
+    first = list(Contact.objects.order_by("id").values_list(
+        "first_name", "last_name", "emails", "phones", "preferences", "created_at"))
+    orders = list(Order.objects.order_by("id").values_list("ordered_at", "total"))
+    Event.objects.all().delete()
+    for model in (OrderLine, Order, Product, Contact, Company, User):
+        model.objects.all().delete()
+    from rapport.core.models import AuditHead
+
+    AuditHead.objects.all().delete()
+    demo_load(seed=5, today=TODAY, size=0.1)
+    assert list(Contact.objects.order_by("id").values_list(
+        "first_name", "last_name", "emails", "phones", "preferences", "created_at")) == first
+    assert list(Order.objects.order_by("id").values_list("ordered_at", "total")) == orders
