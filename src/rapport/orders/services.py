@@ -625,7 +625,9 @@ def _money_cell(text: str) -> str:
 
 
 def _parse_cells(rows: list[_Row], default_channel: str) -> None:
+    # Files repeat the same dates and customers on many rows: parse each distinct text once.
     emails: dict[str, str | Exception] = {}
+    dates: dict[str, dt.datetime | Exception] = {}
     for row in rows:
         cells = row.cells
         if not cells["order_ref"]:
@@ -633,10 +635,16 @@ def _parse_cells(rows: list[_Row], default_channel: str) -> None:
                                             "form one order)"))
         elif len(cells["order_ref"]) > REF_LENGTH:
             row.errors.append(("order_ref", f"must be at most {REF_LENGTH} characters"))
-        try:
-            row.ordered_at = parse_ordered_at(cells["date"])
-        except ValueError as error:
-            row.errors.append(("date", str(error)))
+        if cells["date"] not in dates:
+            try:
+                dates[cells["date"]] = parse_ordered_at(cells["date"])
+            except ValueError as error:
+                dates[cells["date"]] = error
+        moment = dates[cells["date"]]
+        if isinstance(moment, Exception):
+            row.errors.append(("date", str(moment)))
+        else:
+            row.ordered_at = moment
         raw_email = cells["customer_email"]
         if not raw_email:
             row.errors.append(("customer_email", "is required"))
