@@ -176,14 +176,26 @@ def test_series_shorter_than_the_season_are_modelled_without_one():
 
 
 def test_dates_continue_at_the_series_frequency_and_gaps_are_filled():
-    dates = pd.date_range("2024-01-01", periods=8, freq="W-MON")
-    frame = pd.DataFrame({"id": "x", "week": dates, "sales": [1, 2, np.nan, 4, 5, 6, 7, 8]})
+    dates = pd.date_range("2024-01-01", periods=30, freq="W-MON")
+    rng = np.random.default_rng(5)
+    frame = pd.concat(
+        [
+            pd.DataFrame({"id": "x", "week": dates[:8], "sales": [1, 2, np.nan, 4, 5, 6, 7, 8]}),
+            pd.DataFrame({"id": "long", "week": dates, "sales": 40 + rng.normal(0, 2, 30)}),
+        ]
+    )
     model = Forecaster(horizon=2).fit(frame, id_col="id", time_col="week", target_col="sales")
     assert model.freq_ == "W-MON"
     assert model.profile_.at["x", "filled"] == 1
     assert model.series_["x"]["y"].tolist()[2] == 3.0
     out = model.forecast()
-    assert out["ds"].tolist() == list(pd.date_range("2024-02-26", periods=2, freq="W-MON"))
+    assert out.loc[out["unique_id"] == "x", "ds"].tolist() == list(
+        pd.date_range("2024-02-26", periods=2, freq="W-MON")
+    )
+    assert out.loc[out["unique_id"] == "long", "ds"].tolist() == list(
+        pd.date_range(dates[-1], periods=3, freq="W-MON")[1:]
+    )
+    assert model.profile_.at["long", "kind"] == "regular"
 
 
 def test_text_in_the_value_column_is_refused_with_the_series_named():
