@@ -54,7 +54,9 @@ def _validation_failed(request, exc: ValidationFailed):
 def _schema_invalid(request, exc: NinjaValidationError):
     errors: dict[str, list[str]] = {}
     for item in exc.errors:
-        loc = [str(part) for part in item.get("loc", []) if part not in ("body", "payload")]
+        loc = [str(part) for part in item.get("loc", [])
+               if part not in ("body", "payload", "query", "path", "form", "file", "header",
+                               "cookie", "params", "filters")]
         errors.setdefault(".".join(loc) or "body", []).append(item.get("msg", "invalid"))
     return api.create_response(request, {"detail": exc.errors, "errors": errors}, status=422)
 

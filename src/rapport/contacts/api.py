@@ -7,18 +7,14 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict
 
 from rapport.contacts import selectors, services
 from rapport.contacts.models import Company, Contact
+from rapport.core.api_schemas import ERRORS, WRITE_ERRORS, Strict
 
 router = Router(tags=["contacts"])
 
 Stage = Literal["subscriber", "lead", "opportunity", "customer", "former_customer"]
-
-
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ContactIn(Strict):
@@ -193,21 +189,6 @@ class SearchHitOut(Schema):
 
 class SearchOut(Schema):
     results: list[SearchHitOut]
-
-
-class ErrorOut(Schema):
-    detail: Any
-    errors: dict[str, list[str]] | None = None
-
-
-class ConflictOut(Schema):
-    detail: str
-    current_version: int
-    current: dict[str, Any]
-
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ConflictOut}
 
 
 def _patch_changes(payload: Schema) -> tuple[int, dict[str, Any]]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -24,10 +23,9 @@ from rapport.contacts.models import (
 from rapport.contacts.services import fold
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Event
+from rapport.core.pagination import PAGE_SIZE, Page, encode_cursor, keyset, page_limit
 from rapport.core.permissions import restrict
-
-PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
+from rapport.core.validation import CONTROL_CHARACTERS
 
 # sort key -> (fields in order, descending?)
 CONTACT_SORTS: dict[str, tuple[tuple[str, ...], bool]] = {
@@ -39,40 +37,15 @@ CONTACT_SORTS: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 
 
-@dataclass
-class Page:
-    items: list[Any]
-    next_cursor: str | None
-    filters: dict[str, Any] = field(default_factory=dict)
-
-
-def _encode_cursor(values: list[Any]) -> str:
-    raw = json.dumps([v.isoformat() if hasattr(v, "isoformat") else v for v in values])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, size: int) -> list[Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, json.JSONDecodeError):
-        raise ValidationFailed({"cursor": "is not a cursor this server issued"}) from None
-    if not isinstance(values, list) or len(values) != size:
-        raise ValidationFailed({"cursor": "is not a cursor this server issued"})
-    return values
-
-
-def _keyset(queryset: QuerySet, fields: tuple[str, ...], descending: bool,
-            cursor: str | None) -> QuerySet:
-    if cursor:
-        values = _decode_cursor(cursor, len(fields))
-        op = "lt" if descending else "gt"
-        condition = Q()
-        for i, name in enumerate(fields):
-            prefix = {fields[j]: values[j] for j in range(i)}
-            condition |= Q(**prefix, **{f"{name}__{op}": values[i]})
-        queryset = queryset.filter(condition)
-    return queryset.order_by(*[f"-{f}" if descending else f for f in fields])
+def _clean_params(params: dict[str, Any] | None) -> dict[str, Any]:
+    """Drop empty filters and control characters (NUL breaks PostgreSQL and FTS5)."""
+    cleaned = {}
+    for key, value in (params or {}).items():
+        if isinstance(value, str):
+            value = "".join(ch for ch in value if ch not in CONTROL_CHARACTERS)
+        if value not in (None, ""):
+            cleaned[key] = value
+    return cleaned
 
 
 def visible_contacts(user, action: str = "view") -> QuerySet[Contact]:
@@ -139,19 +112,14 @@ def _filtered_contacts(user, params: dict[str, Any]) -> QuerySet[Contact]:
 
 def contact_list(*, user, params: dict[str, Any] | None = None) -> Page:
     """One page of contacts, filtered and sorted, with a cursor for the next page."""
-    params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+    params = _clean_params(params)
     sort = params.get("sort", "name")
     if sort not in CONTACT_SORTS:
         raise ValidationFailed({"sort": f"must be one of {', '.join(CONTACT_SORTS)}"})
-    try:
-        limit = min(int(params.get("limit", PAGE_SIZE)), MAX_PAGE_SIZE)
-    except (TypeError, ValueError):
-        raise ValidationFailed({"limit": "must be a number"}) from None
-    if limit < 1:
-        raise ValidationFailed({"limit": "must be at least 1"})
+    limit = page_limit(params)
     queryset = _filtered_contacts(user, params)
     fields, descending = CONTACT_SORTS[sort]
-    queryset = _keyset(queryset, fields, descending, params.get("cursor"))
+    queryset = keyset(queryset, fields, descending, params.get("cursor"))
     rows = list(
         queryset.select_related("company", "owner")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))[: limit + 1]
@@ -160,7 +128,7 @@ def contact_list(*, user, params: dict[str, Any] | None = None) -> Page:
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = _encode_cursor([getattr(last, f) for f in fields])
+        next_cursor = encode_cursor([getattr(last, f) for f in fields])
     return Page(items=rows, next_cursor=next_cursor, filters=params)
 
 
@@ -174,9 +142,8 @@ def contact_export_rows(*, user, params: dict[str, Any] | None = None, chunk: in
 
     Walks the table by id in chunks so memory stays flat on a million rows.
     """
-    import json
 
-    params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+    params = _clean_params(params)
     queryset = _filtered_contacts(user, params)
     yield EXPORT_COLUMNS
     last_id = 0
@@ -215,12 +182,12 @@ def contact_timeline(*, user, contact_id: int, before: str | None = None,
     """The newest events about one person (the 360° view's timeline), newest first."""
     contact_get(user=user, contact_id=contact_id)  # permission check
     queryset = Event.objects.filter(contact_id=contact_id).select_related("actor")
-    queryset = _keyset(queryset, ("occurred_at", "id"), True, before)
+    queryset = keyset(queryset, ("occurred_at", "id"), True, before)
     rows = list(queryset[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = _encode_cursor([rows[-1].occurred_at, rows[-1].id])
+        next_cursor = encode_cursor([rows[-1].occurred_at, rows[-1].id])
     _describe_changes(rows)
     return Page(items=rows, next_cursor=next_cursor)
 
@@ -268,7 +235,7 @@ def _deleted(model, user):
 
 
 def company_list(*, user, params: dict[str, Any] | None = None) -> Page:
-    params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+    params = _clean_params(params)
     queryset = visible_companies(user)
     if params.get("q"):
         queryset = queryset.filter(Q(name__icontains=params["q"]) |
@@ -278,12 +245,12 @@ def company_list(*, user, params: dict[str, Any] | None = None) -> Page:
     if params.get("tag"):
         queryset = queryset.filter(tags__name=str(params["tag"]).lower())
     queryset = queryset.filter(_custom_filters("company", params))
-    queryset = _keyset(queryset, ("name", "id"), False, params.get("cursor"))
+    queryset = keyset(queryset, ("name", "id"), False, params.get("cursor"))
     rows = list(queryset.select_related("owner").prefetch_related("tags")[: PAGE_SIZE + 1])
     next_cursor = None
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]
-        next_cursor = _encode_cursor([rows[-1].name, rows[-1].id])
+        next_cursor = encode_cursor([rows[-1].name, rows[-1].id])
     return Page(items=rows, next_cursor=next_cursor, filters=params)
 
 
@@ -333,6 +300,8 @@ PHONE_LIKE = re.compile(r"^[\d\s+().\-/]+$")
 
 
 def _normalise_query(q: str) -> str:
+    # Control characters (NUL above all) mean nothing in a search and break FTS5 and PostgreSQL.
+    q = "".join(" " if ch in CONTROL_CHARACTERS else ch for ch in q)
     q = fold(q.strip())
     if PHONE_LIKE.match(q) and sum(ch.isdigit() for ch in q) >= 4:
         # Leading zeros are trunk or international prefixes (020..., 0044...), never stored.
@@ -419,8 +388,10 @@ def search(*, user, q: str, limit: int = 20) -> list[SearchHit]:
             scored.append((score, contact))
     scored.sort(key=lambda pair: (-pair[0], pair[1].last_name, pair[1].id))
     hits.extend(_contact_hit(c, float(s)) for s, c in scored[: limit - len(hits)])
+    company_q = "".join(ch for ch in q if ch not in CONTROL_CHARACTERS).strip()
     companies = list(visible_companies(user).filter(
-        Q(name__icontains=q) | Q(domain__icontains=q)).order_by("name")[:5])
+        Q(name__icontains=company_q) | Q(domain__icontains=company_q)).order_by("name")[:5]
+    ) if company_q else []
     hits.extend(
         SearchHit(type="company", id=c.id, title=c.name, subtitle=c.domain or c.industry,
                   url=f"/companies/{c.id}/", score=100.0)

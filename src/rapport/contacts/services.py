@@ -32,7 +32,12 @@ from rapport.contacts.models import (
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.events import NewEvent, diff, record_event, record_events
 from rapport.core.permissions import can
-from rapport.core.validation import normalise_email, normalise_phone, phone_search_forms
+from rapport.core.validation import (
+    has_control_characters,
+    normalise_email,
+    normalise_phone,
+    phone_search_forms,
+)
 
 CONTACT_TEXT_FIELDS = {
     "first_name": 100, "last_name": 100, "job_title": 150, "source": 100,
@@ -79,6 +84,9 @@ def _clean_text(data: dict, errors: dict, limits: dict[str, int], cleaned: dict)
             errors[field] = "must be text"
             continue
         value = value.strip()
+        if has_control_characters(value):
+            errors[field] = "contains control characters (such as NUL); remove them"
+            continue
         if len(value) > limit:
             errors[field] = f"must be at most {limit} characters (got {len(value)})"
             continue
@@ -92,6 +100,9 @@ def _clean_tags(value: Any, errors: dict) -> list[str] | None:
     tags = sorted({t.strip().lower() for t in value if t.strip()})
     if len(tags) > MAX_TAGS:
         errors["tags"] = f"at most {MAX_TAGS} tags"
+        return None
+    if any(has_control_characters(t) for t in tags):
+        errors["tags"] = "tag names cannot contain control characters"
         return None
     too_long = [t for t in tags if len(t) > 50]
     if too_long:
@@ -147,6 +158,8 @@ def coerce_custom_value(definition: CustomFieldDefinition, raw: Any) -> Any:
     kind = definition.field_type
     if kind == "text":
         text = str(raw).strip()
+        if has_control_characters(text):
+            raise ValueError("contains control characters (such as NUL)")
         if len(text) > 1000:
             raise ValueError("must be at most 1000 characters")
         return text
@@ -239,7 +252,8 @@ def clean_contact(data: dict[str, Any], *, current: Contact | None = None) -> di
     if "addresses" in data:
         addresses = data["addresses"] or []
         if not isinstance(addresses, list) or len(addresses) > MAX_LIST_ITEMS or not all(
-            isinstance(a, str) and len(a) <= 500 for a in addresses
+            isinstance(a, str) and len(a) <= 500 and not has_control_characters(a)
+            for a in addresses
         ):
             errors["addresses"] = "must be a list of addresses (text, at most 500 characters)"
         else:
@@ -247,7 +261,8 @@ def clean_contact(data: dict[str, Any], *, current: Contact | None = None) -> di
     if "preferences" in data:
         prefs = data["preferences"] or []
         if not isinstance(prefs, list) or len(prefs) > 100 or not all(
-            isinstance(p, str) and len(p) <= 500 for p in prefs
+            isinstance(p, str) and len(p) <= 500 and not has_control_characters(p)
+            for p in prefs
         ):
             errors["preferences"] = "must be a list of facts (text, at most 500 characters)"
         else:
@@ -422,6 +437,8 @@ def contact_add_preference(*, actor, contact_id: int, text: str) -> Contact:
     text = (text or "").strip()
     if not text:
         raise ValidationFailed({"preference": "write the fact to remember"})
+    if has_control_characters(text):
+        raise ValidationFailed({"preference": "contains control characters (such as NUL)"})
     if len(text) > 500:
         raise ValidationFailed({"preference": "must be at most 500 characters"})
     return contact_update(actor=actor, contact_id=contact_id, version=contact.version,
@@ -434,6 +451,8 @@ def contact_note_add(*, actor, contact_id: int, text: str) -> None:
     text = (text or "").strip()
     if not text:
         raise ValidationFailed({"note": "write something"})
+    if has_control_characters(text):
+        raise ValidationFailed({"note": "contains control characters (such as NUL)"})
     if len(text) > 10000:
         raise ValidationFailed({"note": "must be at most 10000 characters"})
     record_event(kind="note.added", entity_type="contact", entity_id=contact.id,

@@ -12,6 +12,14 @@ from rapport.core.errors import ValidationFailed
 DEFAULT_REGION = os.environ.get("RAPPORT_PHONE_REGION", "US")
 
 
+CONTROL_CHARACTERS = {chr(c) for c in range(32)} - {"\n", "\r", "\t"} | {"\x7f"}
+
+
+def has_control_characters(text: str) -> bool:
+    """True for NUL and other invisible control characters no person types on purpose."""
+    return any(ch in CONTROL_CHARACTERS for ch in text)
+
+
 def normalise_email(value: str, *, field: str = "email") -> str:
     try:
         result = validate_email(str(value).strip(), check_deliverability=False)

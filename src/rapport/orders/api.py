@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from rapport.contacts.api import ERRORS, WRITE_ERRORS, Strict
+from rapport.core.api_schemas import ERRORS, WRITE_ERRORS, Strict
 from rapport.orders import selectors, services
 from rapport.orders.models import Order, OrderLine
 

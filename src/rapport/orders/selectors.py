@@ -6,8 +6,6 @@ whoever may see its customer (``restrict`` on the contact's owner).
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -16,67 +14,9 @@ from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
 
 from rapport.contacts.selectors import contact_get
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
+from rapport.core.pagination import Page, keyset, page_limit, page_of
 from rapport.core.permissions import can, restrict
 from rapport.orders.models import Order, OrderLine, Product
-
-PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
-
-
-@dataclass
-class Page:
-    items: list[Any]
-    next_cursor: str | None
-    filters: dict[str, Any] = field(default_factory=dict)
-
-
-# The same opaque cursor as the contact list: the sort values of the last row, base64 JSON.
-def _encode_cursor(values: list[Any]) -> str:
-    raw = json.dumps([v.isoformat() if hasattr(v, "isoformat") else v for v in values])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, size: int) -> list[Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, json.JSONDecodeError):
-        raise ValidationFailed({"cursor": "is not a cursor this server issued"}) from None
-    if not isinstance(values, list) or len(values) != size:
-        raise ValidationFailed({"cursor": "is not a cursor this server issued"})
-    return values
-
-
-def _keyset(queryset: QuerySet, fields: tuple[str, ...], descending: bool,
-            cursor: str | None) -> QuerySet:
-    if cursor:
-        values = _decode_cursor(cursor, len(fields))
-        op = "lt" if descending else "gt"
-        condition = Q()
-        for i, name in enumerate(fields):
-            prefix = {fields[j]: values[j] for j in range(i)}
-            condition |= Q(**prefix, **{f"{name}__{op}": values[i]})
-        queryset = queryset.filter(condition)
-    return queryset.order_by(*[f"-{f}" if descending else f for f in fields])
-
-
-def _page(queryset: QuerySet, fields: tuple[str, ...], limit: int, filters: dict) -> Page:
-    rows = list(queryset[: limit + 1])
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = _encode_cursor([getattr(rows[-1], f) for f in fields])
-    return Page(items=rows, next_cursor=next_cursor, filters=filters)
-
-
-def _limit(params: dict[str, Any]) -> int:
-    try:
-        limit = min(int(params.get("limit", PAGE_SIZE)), MAX_PAGE_SIZE)
-    except (TypeError, ValueError):
-        raise ValidationFailed({"limit": "must be a number"}) from None
-    if limit < 1:
-        raise ValidationFailed({"limit": "must be at least 1"})
-    return limit
 
 
 def _int_param(params: dict[str, Any], name: str, what: str) -> int | None:
@@ -108,8 +48,8 @@ def product_list(*, user, params: dict[str, Any] | None = None) -> Page:
     if params.get("category"):
         queryset = queryset.filter(category=params["category"])
     fields = ("name", "id")
-    return _page(_keyset(queryset, fields, False, params.get("cursor")), fields,
-                 _limit(params), params)
+    return page_of(keyset(queryset, fields, False, params.get("cursor")), fields,
+                 page_limit(params), params)
 
 
 def product_get(*, user, product_id: int) -> Product:
@@ -158,15 +98,15 @@ def _with_lines(queryset: QuerySet[Order]) -> QuerySet[Order]:
 def order_list(*, user, params: dict[str, Any] | None = None) -> Page:
     """Newest orders first, optionally of one contact (404 if that contact is not visible)."""
     params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
-    limit = _limit(params)
+    limit = page_limit(params)
     queryset = visible_orders(user)
     contact_id = _int_param(params, "contact_id", "a contact id")
     if contact_id is not None:
         params["contact"] = contact_get(user=user, contact_id=contact_id)  # permission check
         queryset = queryset.filter(contact_id=contact_id)
     fields = ("ordered_at", "id")
-    queryset = _keyset(queryset, fields, True, params.get("cursor"))
-    return _page(_with_lines(queryset), fields, limit, params)
+    queryset = keyset(queryset, fields, True, params.get("cursor"))
+    return page_of(_with_lines(queryset), fields, limit, params)
 
 
 def order_get(*, user, order_id: int) -> Order:

@@ -159,3 +159,19 @@ def test_openapi_is_served(client):
     spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/contacts" in spec["paths"]
     assert "/api/v1/search" in spec["paths"]
+
+
+def test_nul_and_control_characters_are_field_errors_not_crashes(owner, api_as):
+    api = api_as(owner)
+    response = api.post("/contacts", {"first_name": "A\x00B"})
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["first_name"]
+    assert api.get("/search", q="an\x00na").status_code == 200
+    assert api.get("/contacts", tag="x\x00y").status_code == 200
+    assert api.get("/companies", q="\x00").status_code == 200
+
+
+def test_query_parameter_errors_name_the_parameter(owner, api_as):
+    response = api_as(owner).get("/contacts", limit=0)
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["limit"]
