@@ -339,8 +339,15 @@ class _Loader:
     def analyze(self) -> None:
         with connection.cursor() as cursor:
             if self.vendor == "sqlite":
+                # Exact statistics for the people tables: with none, or with sampled ones
+                # (analysis_limit), SQLite believes "deleted_at IS NULL" and
+                # "lifecycle_stage = ?" are selective, filters through those indexes and sorts
+                # a third of a million rows for one list page (1.2 s instead of 1 ms).
+                for table in CONTACT_TABLES:
+                    cursor.execute(f'ANALYZE "{table}"')
                 cursor.execute("PRAGMA analysis_limit = 1000")
-                cursor.execute("ANALYZE")
+                cursor.execute('ANALYZE "core_event"')
+                cursor.execute("PRAGMA analysis_limit = 0")
             elif self.vendor == "postgresql":
                 for table in BULK_TABLES:
                     cursor.execute(f'ANALYZE "{table}"')
