@@ -38,7 +38,7 @@ def bearer(db):
 def test_contact_list_filters_refuse_ids_that_cannot_exist(bearer, query):
     response = Client().get(f"/api/v1/contacts?{query}", headers=bearer)
     assert response.status_code == 422
-    assert list(response.json()["errors"]) == [f"query.{query.split('=')[0]}"]
+    assert list(response.json()["errors"]) == [query.split("=")[0]]
 
 
 @pytest.mark.parametrize("path", [f"/api/v1/contacts/{TOO_BIG}", f"/api/v1/companies/{TOO_BIG}",
