@@ -267,3 +267,20 @@ def test_purge_removes_only_records_past_the_window(owner):
     assert purge_expired_deletions() == 1
     assert list(Contact.objects.values_list("id", flat=True)) == [recent.id]
     assert verify_chain().ok
+
+
+def test_fuzzy_search_ignores_fragments_inside_other_names(owner):
+    services.contact_create(actor=owner, data={"first_name": "Tamara", "last_name": "Baker"})
+    services.contact_create(actor=owner, data={"first_name": "Maria", "last_name": "Cruz"})
+    margaret = services.contact_create(actor=owner, data={"first_name": "Margaret",
+                                                          "last_name": "Hale"})
+    assert [h.id for h in selectors.search(user=owner, q="margret")] == [margaret.id]
+    assert [h.id for h in selectors.search(user=owner, q="marg")] == [margaret.id]
+    assert selectors.search(user=owner, q="xqzw") == []
+
+
+def test_name_similarity_scores():
+    assert selectors.name_similarity("mullr", "anna muller") >= 80
+    assert selectors.name_similarity("ana muller", "anna muller") >= 80
+    assert selectors.name_similarity("mar", "tamara baker") < 80
+    assert selectors.name_similarity("mary", "maria cruz") < 80
