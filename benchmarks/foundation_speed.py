@@ -184,6 +184,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per row")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--timeline", type=int, default=200, help="events on the 360° page")
+    parser.add_argument("--wsgi", default="rapport.config.wsgi:application",
+                        help="application gunicorn serves (to measure a proposed change)")
     parser.add_argument("--budget", type=float, default=60.0,
                         help="seconds per row at most; fewer requests are timed beyond it")
     args = parser.parse_args()
@@ -244,7 +246,7 @@ def main() -> None:
 
     env = {**os.environ}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "rapport.config.wsgi:application", "--bind",
+        [sys.executable, "-m", "gunicorn", args.wsgi, "--bind",
          f"127.0.0.1:{args.port}", "--workers", "2", "--log-level", "warning"], env=env)
     rows = []
     try:
