@@ -73,7 +73,7 @@ def test_login_search_create_fix_remember(page, server, owner):
     expect(page).to_have_url(f"{server}/contacts/{priya.id}/")
     assert priya.phones == ["+442079460958"]
     expect(page.locator(".messages")).to_contain_text("Priya Raman added.")
-    expect(page.locator("dl.details")).to_contain_text("+442079460958")
+    expect(page.locator("dl.details")).to_contain_text("+44 20 7946 0958")
 
     # Remember her usual order; it shows in "Remember" and on the timeline.
     page.get_by_label("New preference").fill("usual order: rye sourdough, no sesame")

@@ -48,6 +48,20 @@ def _clean_params(params: dict[str, Any] | None) -> dict[str, Any]:
     return cleaned
 
 
+MAX_ID = 2**63 - 1
+
+
+def _id_param(value: Any, name: str, reason: str) -> int:
+    """A record id from a query string; out-of-range numbers are errors, not crashes."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed({name: reason}) from None
+    if not 1 <= number <= MAX_ID:
+        raise ValidationFailed({name: reason})
+    return number
+
+
 def visible_contacts(user, action: str = "view") -> QuerySet[Contact]:
     return restrict(Contact.objects.filter(deleted_at__isnull=True), user, action)
 
@@ -90,17 +104,13 @@ def _filtered_contacts(user, params: dict[str, Any]) -> QuerySet[Contact]:
     elif owner == "none":
         queryset = queryset.filter(owner__isnull=True)
     elif owner:
-        try:
-            queryset = queryset.filter(owner_id=int(owner))
-        except (TypeError, ValueError):
-            raise ValidationFailed({"owner": "must be a user id, 'me' or 'none'"}) from None
+        queryset = queryset.filter(owner_id=_id_param(owner, "owner",
+                                                      "must be a user id, 'me' or 'none'"))
     if params.get("stage"):
         queryset = queryset.filter(lifecycle_stage=params["stage"])
     if params.get("company"):
-        try:
-            queryset = queryset.filter(company_id=int(params["company"]))
-        except (TypeError, ValueError):
-            raise ValidationFailed({"company": "must be a company id"}) from None
+        queryset = queryset.filter(company_id=_id_param(params["company"], "company",
+                                                        "must be a company id"))
     if params.get("tag"):
         tag_id = Tag.objects.filter(name=str(params["tag"]).lower()).values_list(
             "id", flat=True).first()
@@ -192,30 +202,55 @@ def contact_timeline(*, user, contact_id: int, before: str | None = None,
     return Page(items=rows, next_cursor=next_cursor)
 
 
-def _describe_changes(events: list[Event]) -> None:
-    """Attach ``changes``: (field, before, after) with ids shown as names (two queries)."""
+def _names_for(snapshots: list[dict]) -> dict[str, dict]:
+    """Names for the company and owner ids found in event snapshots (two queries at most)."""
     from rapport.accounts.models import User
 
     company_ids, user_ids = set(), set()
-    for event in events:
-        for side in (event.before or {}, event.after or {}):
-            if isinstance(side, dict):
-                if side.get("company_id"):
-                    company_ids.add(side["company_id"])
-                if side.get("owner_id"):
-                    user_ids.add(side["owner_id"])
-    companies = dict(Company.objects.filter(id__in=company_ids).values_list("id", "name"))
-    users = {u.id: u.display_name for u in User.objects.filter(id__in=user_ids)}
-    names = {"company_id": companies, "owner_id": users}
+    for side in snapshots:
+        if side.get("company_id"):
+            company_ids.add(side["company_id"])
+        if side.get("owner_id"):
+            user_ids.add(side["owner_id"])
+    companies = dict(Company.objects.filter(id__in=company_ids).values_list("id", "name")) \
+        if company_ids else {}
+    users = {u.id: u.display_name for u in User.objects.filter(id__in=user_ids)} \
+        if user_ids else {}
+    return {"company_id": companies, "owner_id": users}
+
+
+def _show(names: dict[str, dict], key: str, value):
+    return names[key].get(value, value) if key in names else value
+
+
+def _describe_changes(events: list[Event]) -> None:
+    """Attach ``changes``: (field, before, after) with ids shown as names.
+
+    For lists (preferences, tags, emails...) only what was added or removed is shown.
+    """
+    snapshots = [side for e in events for side in (e.before, e.after) if isinstance(side, dict)]
+    names = _names_for(snapshots)
     for event in events:
         before = event.before if isinstance(event.before, dict) else {}
         after = event.after if isinstance(event.after, dict) else {}
-        event.changes = [
-            (key,
-             names[key].get(before.get(key), before.get(key)) if key in names else before.get(key),
-             names[key].get(value, value) if key in names else value)
-            for key, value in after.items()
-        ]
+        changes = []
+        for key, value in after.items():
+            old = before.get(key)
+            if isinstance(value, list) and isinstance(old, list | None):
+                old = old or []
+                added = [v for v in value if v not in old]
+                removed = [v for v in old if v not in value]
+                changes.append((key, ("removed", removed), ("added", added)))
+            else:
+                changes.append((key, _show(names, key, old), _show(names, key, value)))
+        event.changes = changes
+
+
+def describe_snapshot(snapshot: dict) -> list[tuple[str, object]]:
+    """A record's fields as (field, value) with ids shown as names, for conflict notices."""
+    names = _names_for([snapshot])
+    return [(key, _show(names, key, value)) for key, value in snapshot.items()
+            if key != "version"]
 
 
 def deleted_contacts(*, user) -> QuerySet[Contact]:

@@ -182,9 +182,11 @@ def contact_edit(request, contact_id: int):
     else:
         values = contact_form_values(contact)
     status = 409 if conflict else (422 if errors else 200)
+    theirs = selectors.describe_snapshot(conflict.current) if conflict else []
     return render(request, "contacts/contact_form.html",
                   _contact_form_context(request, values, errors, contact=contact,
-                                        conflict=conflict, title=f"Edit {contact.full_name}"),
+                                        conflict=conflict, theirs=theirs,
+                                        title=f"Edit {contact.full_name}"),
                   status=status)
 
 
@@ -410,9 +412,11 @@ def company_edit(request, company_id: int):
     else:
         values = company_form_values(company)
     status = 409 if conflict else (422 if errors else 200)
+    theirs = selectors.describe_snapshot(conflict.current) if conflict else []
     return render(request, "contacts/company_form.html",
                   _company_form_context(request, values, errors, company=company,
-                                        conflict=conflict, title=f"Edit {company.name}"),
+                                        conflict=conflict, theirs=theirs,
+                                        title=f"Edit {company.name}"),
                   status=status)
 
 

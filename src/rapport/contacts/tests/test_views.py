@@ -177,3 +177,30 @@ def test_timeline_shows_company_and_owner_by_name(owner, sales_a, web_as):
     html = web_as(owner).get(f"/contacts/{contact.id}/").content.decode()
     assert "<strong>company</strong>: — → Café Lune" in html
     assert f"<strong>owner</strong>: {owner.display_name} → {sales_a.display_name}" in html
+
+
+def test_360_shows_phone_grouped_and_preference_additions_only(owner, web_as):
+    contact = services.contact_create(actor=owner, data={
+        "first_name": "Gil", "phones": ["+441174960123"], "preferences": ["likes rye"]})
+    services.contact_add_preference(actor=owner, contact_id=contact.id, text="no sesame")
+    html = web_as(owner).get(f"/contacts/{contact.id}/").content.decode()
+    assert ">+44 117 496 0123</a>" in html
+    assert "<strong>preferences</strong>: added no sesame</div>" in html
+
+
+def test_conflict_notice_names_the_owner(owner, sales_a, web_as):
+    contact = services.contact_create(actor=owner, data={"first_name": "Hal"})
+    services.contact_update(actor=owner, contact_id=contact.id, version=1,
+                            changes={"owner_id": sales_a.id})
+    html = web_as(owner).post(f"/contacts/{contact.id}/edit/", {
+        "first_name": "Hal", "version": "1", "lifecycle_stage": "lead"}).content.decode()
+    assert f"<dt>owner</dt><dd>{sales_a.display_name}</dd>" in html
+
+
+def test_out_of_range_ids_in_list_filters_are_errors_not_crashes(owner, web_as):
+    web = web_as(owner)
+    for query in ("owner=9223372036854775808", "company=9223372036854775808",
+                  "owner=-9999999999999999999999", "company=abc"):
+        response = web.get(f"/contacts/?{query}")
+        assert response.status_code == 200, query
+        assert 'class="error"' in response.content.decode(), query

@@ -61,3 +61,15 @@ def show(value):
     if value is False:
         return "no"
     return str(value)
+
+
+@register.filter
+def phone(value):
+    """+441174960123 -> +44 117 496 0123 (how people read and say numbers)."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(str(value), None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
