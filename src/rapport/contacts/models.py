@@ -143,6 +143,16 @@ class CustomFieldDefinition(models.Model):
         return f"{self.object_type}.{self.key}"
 
 
+class NameWord(models.Model):
+    """Every distinct word of people's names, folded ("zoe"): what typo-tolerant search
+    corrects a mistyped name against. Small (thousands of words) even at a million people."""
+
+    word = models.CharField(max_length=100, unique=True)
+
+    def __str__(self) -> str:
+        return self.word
+
+
 class SavedView(models.Model):
     """A named list filter a user can come back to (e.g. "Wholesale customers in Leeds")."""
 

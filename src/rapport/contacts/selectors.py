@@ -9,7 +9,6 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.expressions import RawSQL
 from rapidfuzz import fuzz
 
 from rapport.contacts.models import (
@@ -17,10 +16,11 @@ from rapport.contacts.models import (
     Contact,
     ContactTag,
     CustomFieldDefinition,
+    NameWord,
     SavedView,
     Tag,
 )
-from rapport.contacts.services import fold
+from rapport.contacts.services import NAME_VOCABULARY_CACHE_KEY, fold
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Event
 from rapport.core.pagination import PAGE_SIZE, Page, encode_cursor, keyset, page_limit
@@ -348,44 +348,92 @@ def _fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+# Search works on bounded candidate sets: a common name or a 3-letter prefix matches tens of
+# thousands of people at 1M contacts, and sorting (or bm25-ranking) all of them costs seconds.
+SEARCH_CANDIDATES = 500
+NAME_LIKE = re.compile(r"^[^\d@]+$")  # typo tolerance is for names, not emails or phones
+
+
+def _rank_candidates(rows: list[tuple[int, str, str]], q: str, limit: int) -> list[int]:
+    """Names that start with what was typed first, then alphabetical."""
+    rows.sort(key=lambda r: (not (fold(r[1]).startswith(q) or fold(r[2]).startswith(q)),
+                             r[1], r[2], r[0]))
+    return [r[0] for r in rows[:limit]]
+
+
 def _contact_ids_sqlite(q: str, limit: int, visible: QuerySet) -> list[int]:
-    if len(q) >= 3:
-        sub = RawSQL("SELECT rowid FROM contact_fts WHERE contact_fts MATCH %s", [_fts_phrase(q)])
-        ids = list(visible.filter(id__in=sub).order_by("last_name", "first_name", "id")
-                   .values_list("id", flat=True)[:limit])
-    else:
-        ids = list(visible.filter(Q(first_name__istartswith=q) | Q(last_name__istartswith=q))
-                   .order_by("last_name", "first_name", "id").values_list("id", flat=True)[:limit])
-    return ids
-
-
-def _fuzzy_candidates_sqlite(q: str, visible: QuerySet) -> list[int]:
-    grams = {q[i:i + 3] for i in range(len(q) - 2) if " " not in q[i:i + 3]}
-    if not grams:
-        return []
-    match = " OR ".join(_fts_phrase(g) for g in sorted(grams))
+    if len(q) < 3:
+        return list(visible.filter(Q(first_name__istartswith=q) | Q(last_name__istartswith=q))
+                    .order_by("last_name", "first_name", "id").values_list("id", flat=True)[:limit])
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT rowid FROM contact_fts WHERE contact_fts MATCH %s ORDER BY rank LIMIT 300",
-            [match],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-    return list(visible.filter(id__in=ids).values_list("id", flat=True))
+        # No ORDER BY: FTS5 stops after the first SEARCH_CANDIDATES matches.
+        cursor.execute("SELECT rowid FROM contact_fts WHERE contact_fts MATCH %s LIMIT %s",
+                       [_fts_phrase(q), SEARCH_CANDIDATES])
+        candidates = [row[0] for row in cursor.fetchall()]
+    rows = list(visible.filter(id__in=candidates).values_list("id", "last_name", "first_name"))
+    return _rank_candidates(rows, q, limit)
 
 
 def _contact_ids_postgres(q: str, limit: int, visible: QuerySet) -> list[int]:
-    return list(visible.filter(search_text__contains=q)
-                .order_by("last_name", "first_name", "id").values_list("id", flat=True)[:limit])
+    # Unordered with a LIMIT: the trigram index (rare terms) or a short scan (common ones).
+    # ORDER BY last_name made PostgreSQL walk the name index past 800,000 rows for "smith".
+    rows = list(visible.filter(search_text__contains=q).order_by()
+                .values_list("id", "last_name", "first_name")[:SEARCH_CANDIDATES])
+    return _rank_candidates(rows, q, limit)
 
 
-def _fuzzy_candidates_postgres(q: str, visible: QuerySet) -> list[int]:
+VOCABULARY_CACHE_SECONDS = 60
+
+
+def _name_vocabulary() -> list[str]:
+    """All folded name words, cached for a minute per process (a few thousand strings)."""
+    from django.core.cache import cache
+
+    words = cache.get(NAME_VOCABULARY_CACHE_KEY)
+    if words is None:
+        words = list(NameWord.objects.values_list("word", flat=True))
+        cache.set(NAME_VOCABULARY_CACHE_KEY, words, VOCABULARY_CACHE_SECONDS)
+    return words
+
+
+def corrected_name_words(q: str, *, per_word: int = 3) -> list[str]:
+    """Known name words within a typo or two of each word typed ("mullr" -> "muller")."""
+    from rapidfuzz import process
+
+    vocabulary = _name_vocabulary()
+    corrected: list[str] = []
+    for word in q.replace("-", " ").split():
+        if len(word) < 3:
+            continue
+        cutoff = 75 if len(word) <= 5 else 80
+        for match, _score, _index in process.extract(word, vocabulary, scorer=fuzz.ratio,
+                                                     score_cutoff=cutoff, limit=per_word):
+            if match not in corrected:
+                corrected.append(match)
+    return corrected
+
+
+def _fuzzy_candidates(q: str, visible: QuerySet, postgres: bool) -> list[int]:
+    """People whose names hold a corrected spelling of what was typed (bounded)."""
+    if not NAME_LIKE.match(q):
+        return []
+    words = corrected_name_words(q)
+    if not words:
+        return []
+    if postgres:
+        condition = Q()
+        for word in words:
+            condition |= Q(search_text__contains=word)
+        return list(visible.filter(condition).order_by()
+                    .values_list("id", flat=True)[:SEARCH_CANDIDATES])
+    match = " OR ".join(_fts_phrase(w) for w in words if len(w) >= 3)
+    if not match:
+        return []
     with connection.cursor() as cursor:
-        # The default (0.6) misses one-letter slips in short names ("margret" ~ 0.55).
-        cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', '0.4', false)")
-    return list(
-        visible.extra(where=["%s <%% contacts_contact.search_text"], params=[q])
-        .values_list("id", flat=True)[:300]
-    )
+        cursor.execute("SELECT rowid FROM contact_fts WHERE contact_fts MATCH %s LIMIT %s",
+                       [match, SEARCH_CANDIDATES])
+        ids = [row[0] for row in cursor.fetchall()]
+    return list(visible.filter(id__in=ids).values_list("id", flat=True))
 
 
 def search(*, user, q: str, limit: int = 20) -> list[SearchHit]:
@@ -406,29 +454,30 @@ def search(*, user, q: str, limit: int = 20) -> list[SearchHit]:
     postgres = connection.vendor == "postgresql"
     finder = _contact_ids_postgres if postgres else _contact_ids_sqlite
     ids = finder(needle, limit, visible)
-    fuzzy_ids: list[int] = []
+    scored: list[tuple[float, str, int]] = []
     if len(ids) < limit and len(needle) >= 4 and not needle.isdigit():
-        candidates = (_fuzzy_candidates_postgres if postgres else _fuzzy_candidates_sqlite)(
-            needle, visible)
-        fuzzy_ids = [i for i in candidates if i not in set(ids)]
-    contacts = {c.id: c for c in Contact.objects.filter(id__in=ids + fuzzy_ids)
+        candidates = _fuzzy_candidates(needle, visible, postgres)
+        seen = set(ids)
+        # Score names only; load the few people that made it (not 500 model instances).
+        for contact_id, first, last in Contact.objects.filter(id__in=candidates).values_list(
+                "id", "first_name", "last_name"):
+            if contact_id not in seen:
+                score = name_similarity(needle, fold(f"{first} {last}".strip()))
+                if score >= FUZZY_THRESHOLD:
+                    scored.append((score, last, contact_id))
+        scored.sort(key=lambda item: (-item[0], item[1], item[2]))
+        scored = scored[: limit - len(ids)]
+    contacts = {c.id: c for c in Contact.objects.filter(id__in=ids + [i for _, _, i in scored])
                 .select_related("company")}
-    hits: list[SearchHit] = []
-    for contact_id in ids:
-        contact = contacts[contact_id]
-        hits.append(_contact_hit(contact, 100.0))
-    scored = []
-    for contact_id in fuzzy_ids:
-        contact = contacts[contact_id]
-        score = name_similarity(needle, fold(contact.full_name))
-        if score >= FUZZY_THRESHOLD:
-            scored.append((score, contact))
-    scored.sort(key=lambda pair: (-pair[0], pair[1].last_name, pair[1].id))
-    hits.extend(_contact_hit(c, float(s)) for s, c in scored[: limit - len(hits)])
+    hits: list[SearchHit] = [_contact_hit(contacts[i], 100.0) for i in ids]
+    hits.extend(_contact_hit(contacts[i], float(score)) for score, _, i in scored)
     company_q = "".join(ch for ch in q if ch not in CONTROL_CHARACTERS).strip()
-    companies = list(visible_companies(user).filter(
-        Q(name__icontains=company_q) | Q(domain__icontains=company_q)).order_by("name")[:5]
-    ) if company_q else []
+    companies: list[Company] = []
+    if company_q and NAME_LIKE.match(company_q):  # phones and emails name no company
+        # Unordered with a LIMIT, sorted here: ORDER BY name scans the name index.
+        companies = sorted(visible_companies(user).filter(
+            Q(name__icontains=company_q) | Q(domain__icontains=company_q)).order_by()[:50],
+            key=lambda c: (c.name, c.id))[:5]
     hits.extend(
         SearchHit(type="company", id=c.id, title=c.name, subtitle=c.domain or c.industry,
                   url=f"/companies/{c.id}/", score=100.0)

@@ -26,6 +26,7 @@ from rapport.contacts.models import (
     Contact,
     ContactTag,
     CustomFieldDefinition,
+    NameWord,
     SavedView,
     Tag,
 )
@@ -52,6 +53,7 @@ COMPANY_TEXT_FIELDS = {"name": 200, "domain": 200, "industry": 100, "address": 2
 COMPANY_FIELDS = ("name", "domain", "industry", "size", "address", "owner_id", "tags",
                   "custom_fields")
 MAX_TAGS = 50
+NAME_VOCABULARY_CACHE_KEY = "contacts:name-vocabulary"
 MAX_LIST_ITEMS = 20
 
 
@@ -71,6 +73,43 @@ def build_search_text(*, first_name: str, last_name: str, emails: Iterable[str],
     if company_name:
         parts.append(company_name)
     return fold(" | ".join(p for p in parts if p))
+
+
+def name_words(*names: str) -> set[str]:
+    """The folded words of names, as typo-tolerant search knows them."""
+    return {w for name in names for w in fold(name).replace("-", " ").split() if 2 <= len(w) <= 100}
+
+
+def _remember_name_words(*names: str) -> None:
+    words = name_words(*names)
+    if words:
+        NameWord.objects.bulk_create([NameWord(word=w) for w in words], ignore_conflicts=True)
+        _forget_cached_vocabulary()
+
+
+def _forget_cached_vocabulary() -> None:
+    # This process sees new names at once; other processes within a minute (the cache's life).
+    from django.core.cache import cache
+
+    cache.delete(NAME_VOCABULARY_CACHE_KEY)
+
+
+def name_vocabulary_rebuild(*, contact_model=None, word_model=None, batch: int = 5000) -> int:
+    """Fill the name vocabulary from every contact (after bulk loads that bypass services)."""
+    contact_model = contact_model or Contact
+    word_model = word_model or NameWord
+    words: set[str] = set()
+    for column in ("first_name", "last_name"):
+        for value in contact_model.objects.values_list(column, flat=True).distinct().iterator(
+                chunk_size=batch):
+            words |= name_words(value)
+    existing = set(word_model.objects.values_list("word", flat=True))
+    new = sorted(words - existing)
+    for start in range(0, len(new), batch):
+        word_model.objects.bulk_create([word_model(word=w) for w in new[start:start + batch]],
+                                       ignore_conflicts=True)
+    _forget_cached_vocabulary()
+    return len(new)
 
 
 def _clean_text(data: dict, errors: dict, limits: dict[str, int], cleaned: dict) -> None:
@@ -376,6 +415,7 @@ def contact_create(*, actor, data: dict[str, Any]) -> Contact:
     _apply_contact_fields(contact, cleaned)
     _refresh_search_text(contact)
     contact.save()
+    _remember_name_words(contact.first_name, contact.last_name)
     tags = cleaned.get("tags", [])
     if tags:
         _set_contact_tags(contact, tags)
@@ -425,6 +465,8 @@ def contact_update(*, actor, contact_id: int, version: int | None,
     contact.version += 1
     _refresh_search_text(contact)
     contact.save()
+    if "first_name" in changed_after or "last_name" in changed_after:
+        _remember_name_words(contact.first_name, contact.last_name)
     record_event(kind="contact.updated", entity_type="contact", entity_id=contact.id,
                  contact_id=contact.id, actor_id=actor.id, before=changed_before,
                  after=changed_after)

@@ -32,7 +32,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from rapport.contacts.models import Tag
-from rapport.contacts.services import build_search_text, fold
+from rapport.contacts.services import build_search_text, fold, name_vocabulary_rebuild
 from rapport.core.events import _digest, _lock_head
 from rapport.core.models import AuditHead
 from rapport.dataio import pools
@@ -502,6 +502,7 @@ def seed_run(*, contacts: int, companies: int, events_per_contact: float = 5.0, 
         loader.fix_sequences(("contacts_company", "contacts_contact", "core_event"))
         if bulk:
             loader.analyze()
+            name_vocabulary_rebuild()
             timer.step("analyze")
     report.seconds = round(time.perf_counter() - began, 1)
     return report

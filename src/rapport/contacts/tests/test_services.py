@@ -284,3 +284,17 @@ def test_name_similarity_scores():
     assert selectors.name_similarity("ana muller", "anna muller") >= 80
     assert selectors.name_similarity("mar", "tamara baker") < 80
     assert selectors.name_similarity("mary", "maria cruz") < 80
+
+
+def test_typo_search_finds_the_person_among_hundreds_sharing_fragments(owner):
+    for i in range(SEARCH_CANDIDATES_FOR_TEST):
+        services.contact_create(actor=owner, data={"first_name": f"Mar{i:03d}x",
+                                                   "last_name": "Gretton"})
+    margaret = services.contact_create(actor=owner, data={"first_name": "Margaret",
+                                                          "last_name": "Hale"})
+    assert [h.id for h in selectors.search(user=owner, q="margret hale")
+            if h.type == "contact"] == [margaret.id]
+    assert "margaret" in selectors.corrected_name_words("margret")
+
+
+SEARCH_CANDIDATES_FOR_TEST = 520
