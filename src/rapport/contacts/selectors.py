@@ -396,39 +396,45 @@ def _name_vocabulary() -> list[str]:
     return words
 
 
-def corrected_name_words(q: str, *, per_word: int = 3) -> list[str]:
-    """Known name words within a typo or two of each word typed ("mullr" -> "muller")."""
+def corrected_name_words(q: str, *, per_word: int = 3) -> list[list[str]]:
+    """For each word typed, the known name words within a typo or two ("mullr" -> "muller").
+
+    Words under four letters are too short to correct and constrain nothing; a word with no
+    close match is skipped too (it may be the start of a name the exact search handles).
+    """
     from rapidfuzz import process
 
     vocabulary = _name_vocabulary()
-    corrected: list[str] = []
+    groups: list[list[str]] = []
     for word in q.replace("-", " ").split():
-        if len(word) < 3:
+        if len(word) < 4:
             continue
         cutoff = 75 if len(word) <= 5 else 80
-        for match, _score, _index in process.extract(word, vocabulary, scorer=fuzz.ratio,
-                                                     score_cutoff=cutoff, limit=per_word):
-            if match not in corrected:
-                corrected.append(match)
-    return corrected
+        matches = [m for m, _score, _i in process.extract(
+            word, vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=per_word)]
+        if matches:
+            groups.append(matches)
+    return groups
 
 
 def _fuzzy_candidates(q: str, visible: QuerySet, postgres: bool) -> list[int]:
-    """People whose names hold a corrected spelling of what was typed (bounded)."""
+    """People whose names hold a corrected spelling of every word typed (bounded)."""
     if not NAME_LIKE.match(q):
         return []
-    words = corrected_name_words(q)
-    if not words:
+    groups = corrected_name_words(q)
+    if not groups:
         return []
     if postgres:
         condition = Q()
-        for word in words:
-            condition |= Q(search_text__contains=word)
+        for group in groups:
+            either = Q()
+            for word in group:
+                either |= Q(search_text__contains=word)
+            condition &= either
         return list(visible.filter(condition).order_by()
                     .values_list("id", flat=True)[:SEARCH_CANDIDATES])
-    match = " OR ".join(_fts_phrase(w) for w in words if len(w) >= 3)
-    if not match:
-        return []
+    match = " AND ".join("(" + " OR ".join(_fts_phrase(w) for w in group) + ")"
+                         for group in groups)
     with connection.cursor() as cursor:
         cursor.execute("SELECT rowid FROM contact_fts WHERE contact_fts MATCH %s LIMIT %s",
                        [match, SEARCH_CANDIDATES])
