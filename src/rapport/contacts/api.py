@@ -159,8 +159,16 @@ class CustomFieldIn(Strict):
     required: bool = False
 
 
+class CustomFieldPatch(Strict):
+    version: int
+    label: str | None = Field(None, min_length=1, max_length=100)
+    choices: list[str] | None = Field(None, max_length=100)
+    required: bool | None = None
+
+
 class CustomFieldOut(Schema):
     id: int
+    version: int
     object_type: str
     key: str
     label: str
@@ -283,6 +291,13 @@ def create_custom_field(request: HttpRequest, payload: CustomFieldIn):
     return Status(201, services.custom_field_define(actor=request.user, **payload.model_dump()))
 
 
+@router.patch("/custom-fields/{definition_id}", response={200: CustomFieldOut, **WRITE_ERRORS})
+def update_custom_field(request: HttpRequest, definition_id: int, payload: CustomFieldPatch):
+    version, changes = _patch_changes(payload)
+    return services.custom_field_update(actor=request.user, definition_id=definition_id,
+                                        version=version, changes=changes)
+
+
 @router.delete("/custom-fields/{definition_id}", response={204: None, **ERRORS})
 def delete_custom_field(request: HttpRequest, definition_id: int):
     services.custom_field_delete(actor=request.user, definition_id=definition_id)
@@ -302,6 +317,17 @@ def create_tag(request: HttpRequest, payload: TagIn):
 class SearchParams(Schema):
     q: str = Field(..., max_length=200, description="name, email, phone (any format) or company")
     limit: int = Field(20, ge=1, le=50)
+
+
+@router.patch("/tags/{tag_id}", response={200: TagOut, **ERRORS})
+def rename_tag(request: HttpRequest, tag_id: int, payload: TagIn):
+    return services.tag_rename(actor=request.user, tag_id=tag_id, name=payload.name)
+
+
+@router.delete("/tags/{tag_id}", response={204: None, **ERRORS})
+def delete_tag(request: HttpRequest, tag_id: int):
+    services.tag_delete(actor=request.user, tag_id=tag_id)
+    return Status(204, None)
 
 
 @router.get("/search", response={200: SearchOut, **ERRORS})

@@ -772,6 +772,56 @@ def custom_field_define(*, actor, object_type: str, key: str, label: str, field_
 
 
 @transaction.atomic
+def custom_field_update(*, actor, definition_id: int, version: int,
+                        changes: dict) -> CustomFieldDefinition:
+    """Change a field's label, choices or whether it is required (its key and type stay)."""
+    _require_settings(actor)
+    definition = CustomFieldDefinition.objects.select_for_update().filter(
+        id=definition_id).first()
+    if definition is None:
+        raise NotFound(f"no custom field with id {definition_id}")
+    before = {"label": definition.label, "choices": definition.choices,
+              "required": definition.required}
+    if version != definition.version:
+        raise VersionConflict(current={**before, "version": definition.version},
+                              current_version=definition.version, given_version=version)
+    errors: dict[str, str] = {}
+    for field in sorted(set(changes) - {"label", "choices", "required"}):
+        errors[field] = "cannot be changed (only label, choices and required can)"
+    if "label" in changes:
+        label = (changes["label"] or "").strip()
+        if not label or len(label) > 100 or has_control_characters(label):
+            errors["label"] = "must be 1 to 100 characters"
+        else:
+            definition.label = label
+    if "choices" in changes:
+        options = [str(c).strip() for c in (changes["choices"] or []) if str(c).strip()]
+        if definition.field_type != "choice":
+            errors["choices"] = "only choice fields have choices"
+        elif not options:
+            errors["choices"] = "a choice field needs at least one choice"
+        else:
+            definition.choices = options
+    if "required" in changes:
+        if not isinstance(changes["required"], bool):
+            errors["required"] = "must be true or false"
+        else:
+            definition.required = changes["required"]
+    if errors:
+        raise ValidationFailed(errors)
+    after = {"label": definition.label, "choices": definition.choices,
+             "required": definition.required}
+    changed_before, changed_after = diff(before, after)
+    if changed_after:
+        definition.version += 1
+        definition.save()
+        record_event(kind="custom_field.updated", entity_type="custom_field",
+                     entity_id=definition.id, actor_id=actor.id, before=changed_before,
+                     after=changed_after)
+    return definition
+
+
+@transaction.atomic
 def custom_field_delete(*, actor, definition_id: int) -> None:
     _require_settings(actor)
     definition = CustomFieldDefinition.objects.filter(id=definition_id).first()
@@ -794,6 +844,40 @@ def tag_create(*, actor, name: str) -> Tag:
         record_event(kind="tag.created", entity_type="tag", entity_id=tag.id,
                      actor_id=actor.id, after={"name": tag.name})
     return tag
+
+
+@transaction.atomic
+def tag_rename(*, actor, tag_id: int, name: str) -> Tag:
+    """Rename a tag everywhere it is used (an owner-role setting: tags are shared)."""
+    _require_settings(actor)
+    errors: dict[str, str] = {}
+    names = _clean_tags([name], errors)
+    if errors or not names:
+        raise ValidationFailed({"name": errors.get("tags", "write a tag name")})
+    tag = Tag.objects.select_for_update().filter(id=tag_id).first()
+    if tag is None:
+        raise NotFound(f"no tag with id {tag_id}")
+    if Tag.objects.filter(name=names[0]).exclude(id=tag_id).exists():
+        raise ValidationFailed({"name": f"a tag named {names[0]!r} already exists"})
+    before = tag.name
+    tag.name = names[0]
+    tag.save(update_fields=["name"])
+    record_event(kind="tag.renamed", entity_type="tag", entity_id=tag.id, actor_id=actor.id,
+                 before={"name": before}, after={"name": tag.name})
+    return tag
+
+
+@transaction.atomic
+def tag_delete(*, actor, tag_id: int) -> None:
+    """Remove a tag from every contact and company (an owner-role setting)."""
+    _require_settings(actor)
+    tag = Tag.objects.filter(id=tag_id).first()
+    if tag is None:
+        raise NotFound(f"no tag with id {tag_id}")
+    used = ContactTag.objects.filter(tag=tag).count() + CompanyTag.objects.filter(tag=tag).count()
+    tag.delete()
+    record_event(kind="tag.deleted", entity_type="tag", entity_id=tag_id, actor_id=actor.id,
+                 before={"name": tag.name, "used_by": used})
 
 
 @transaction.atomic

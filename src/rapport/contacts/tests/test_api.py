@@ -175,3 +175,25 @@ def test_query_parameter_errors_name_the_parameter(owner, api_as):
     response = api_as(owner).get("/contacts", limit=0)
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["limit"]
+
+
+def test_custom_field_definition_update_and_tag_rename_delete(owner, sales_a, api_as):
+    api = api_as(owner)
+    field = api.post("/custom-fields", {"object_type": "contact", "key": "diet", "label": "Diet",
+                                        "field_type": "choice", "choices": ["vegan"]}).json()
+    updated = api.patch(f"/custom-fields/{field['id']}", {
+        "version": 1, "label": "Dietary needs", "choices": ["vegan", "gluten-free"]})
+    assert updated.status_code == 200
+    assert (updated.json()["label"], updated.json()["choices"], updated.json()["version"]) == (
+        "Dietary needs", ["vegan", "gluten-free"], 2)
+    stale = api.patch(f"/custom-fields/{field['id']}", {"version": 1, "label": "X"})
+    assert stale.status_code == 409
+    cannot = api.patch(f"/custom-fields/{field['id']}", {"version": 2, "key": "other"})
+    assert cannot.status_code == 422
+    contact = api.post("/contacts", {"first_name": "T", "tags": ["wholesale"]}).json()
+    tag_id = api.get("/tags").json()[0]["id"]
+    assert api_as(sales_a).patch(f"/tags/{tag_id}", {"name": "x"}).status_code == 403
+    assert api.patch(f"/tags/{tag_id}", {"name": "Trade"}).json()["name"] == "trade"
+    assert api.get(f"/contacts/{contact['id']}").json()["tags"] == ["trade"]
+    assert api.delete(f"/tags/{tag_id}").status_code == 204
+    assert api.get(f"/contacts/{contact['id']}").json()["tags"] == []
