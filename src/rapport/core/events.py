@@ -30,9 +30,10 @@ def to_json_value(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
-def _digest(prev_hash: str, *, occurred_at: dt.datetime, actor_id: int | None, kind: str,
-            entity_type: str, entity_id: int, contact_id: int | None, before: Any,
-            after: Any) -> str:
+def event_digest(prev_hash: str, *, occurred_at: dt.datetime, actor_id: int | None,
+                 kind: str, entity_type: str, entity_id: int, contact_id: int | None,
+                 before: Any, after: Any) -> str:
+    """SHA-256 of an event's content chained to the previous hash (bulk loaders reuse it)."""
     body = json.dumps(
         [
             prev_hash,
@@ -64,7 +65,8 @@ class NewEvent:
     occurred_at: dt.datetime | None = None
 
 
-def _lock_head() -> AuditHead:
+def lock_chain_head() -> AuditHead:
+    """Lock the chain head row for this transaction, creating it on first use."""
     head = AuditHead.objects.select_for_update().filter(id=1).first()
     if head is None:
         AuditHead.objects.bulk_create(
@@ -77,7 +79,7 @@ def _lock_head() -> AuditHead:
 def record_events(new_events: Iterable[NewEvent], *, batch_size: int = 5000) -> int:
     """Append events to the chain in order; returns how many were written."""
     with transaction.atomic():
-        head = _lock_head()
+        head = lock_chain_head()
         prev = head.last_hash
         rows: list[Event] = []
         written = 0
@@ -85,7 +87,7 @@ def record_events(new_events: Iterable[NewEvent], *, batch_size: int = 5000) -> 
         for item in new_events:
             occurred_at = item.occurred_at or now
             before, after = to_json_value(item.before), to_json_value(item.after)
-            digest = _digest(
+            digest = event_digest(
                 prev, occurred_at=occurred_at, actor_id=item.actor_id, kind=item.kind,
                 entity_type=item.entity_type, entity_id=item.entity_id,
                 contact_id=item.contact_id, before=before, after=after,
@@ -146,7 +148,7 @@ def verify_chain(*, chunk: int = 10000) -> ChainReport:
                 return ChainReport(False, checked, event_id,
                                    "its previous-hash does not match the entry before it "
                                    "(an entry was removed or reordered)")
-            expected = _digest(prev, occurred_at=occurred_at, actor_id=actor_id, kind=kind,
+            expected = event_digest(prev, occurred_at=occurred_at, actor_id=actor_id, kind=kind,
                                entity_type=entity_type, entity_id=entity_id,
                                contact_id=contact_id, before=before, after=after)
             if expected != digest:

@@ -31,7 +31,7 @@ class Event(models.Model):
     table. ``hash`` chains each entry to the previous one so tampering is detectable.
     """
 
-    occurred_at = models.DateTimeField(db_index=True)
+    occurred_at = models.DateTimeField()  # queried through event_timeline_idx only
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

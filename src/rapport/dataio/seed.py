@@ -9,9 +9,10 @@ The output must be indistinguishable from what the services write:
 
 * ``search_text`` is built like :func:`rapport.contacts.services.build_search_text` (checked
   against it on a sample of every batch);
-* events are appended to the audit chain with the digest of :func:`rapport.core.events._digest`:
-  the JSON body is assembled from pre-serialised pieces (5 million calls of ``_digest`` alone
-  would take a minute) and every batch checks a sample of links against ``_digest`` itself.
+* events are appended to the audit chain with the digest of
+  :func:`rapport.core.events.event_digest`: the JSON body is assembled from pre-serialised pieces
+  (5 million calls of ``event_digest`` alone would take a minute) and every batch checks a sample
+  of links against ``event_digest`` itself.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from django.db import connection, transaction
 
 from rapport.contacts.models import Tag
 from rapport.contacts.services import build_search_text, fold, name_vocabulary_rebuild
-from rapport.core.events import _digest, _lock_head
+from rapport.core.events import event_digest, lock_chain_head
 from rapport.core.models import AuditHead
 from rapport.dataio import pools
 
@@ -84,7 +85,7 @@ K_COMPANY_CREATED, K_CONTACT_CREATED, K_NOTE, K_UPDATE = range(4)
 
 
 def _compact(value: Any) -> str:
-    """JSON exactly as ``_digest`` serialises a value inside its body."""
+    """JSON exactly as ``event_digest`` serialises a value inside its body."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -469,7 +470,7 @@ def seed_run(*, contacts: int, companies: int, events_per_contact: float = 5.0, 
         user_ids = list(User.objects.filter(is_active=True).order_by("id")
                         .values_list("id", flat=True))
         with transaction.atomic():
-            head_hash = _lock_head().last_hash
+            head_hash = lock_chain_head().last_hash
         if bulk:
             with transaction.atomic():
                 loader.drop_indexes(BULK_TABLES)
@@ -559,7 +560,7 @@ def _consume(batches: queue.Queue, loader: _Loader, ids: _FirstIds, bulk: bool,
         else:
             _, prev, rows, last = item
             with transaction.atomic():
-                head = _lock_head()
+                head = lock_chain_head()
                 if head.last_hash != prev:
                     raise RuntimeError("another process appended to the audit log during the "
                                        "seed; run it again on a quiet database")
@@ -594,7 +595,7 @@ def _contact_batches(people: People, plan: EventPlan, comp: Companies, ids: _Fir
                      tag_ids: list[int], vendor: str, created_json: list[str]):
     """Yield (contact rows, contact-tag rows) per batch; fill each person's created payload.
 
-    JSON is assembled from pre-escaped pieces in ``_digest``'s canonical form (sorted keys,
+    JSON is assembled from pre-escaped pieces in ``event_digest``'s canonical form (sorted keys,
     compact separators): json.dumps would cost more than everything else together.
     """
     n = len(people.first)
@@ -829,14 +830,14 @@ def plan_events(rng: np.random.Generator, people: People, events_per_contact: fl
 
 
 def _check_link(row: tuple) -> None:
-    """Recompute one generated event's hash with ``core.events._digest`` itself."""
+    """Recompute one generated event's hash with ``core.events.event_digest`` itself."""
     (_, stamp, actor, kind, entity_type, entity_id, contact_id, before, after, prev,
      digest) = row
     stamp = stamp.replace(" ", "T").removesuffix("+00")
     occurred_at = dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.UTC)
-    expected = _digest(prev, occurred_at=occurred_at, actor_id=actor, kind=kind,
+    expected = event_digest(prev, occurred_at=occurred_at, actor_id=actor, kind=kind,
                        entity_type=entity_type, entity_id=entity_id, contact_id=contact_id,
                        before=None if before is None else json.loads(before),
                        after=json.loads(after))
     if expected != digest:
-        raise AssertionError(f"generated event hash differs from _digest for {row!r}")
+        raise AssertionError(f"generated event hash differs from event_digest for {row!r}")
