@@ -1,0 +1,29 @@
+"""PostgreSQL: pattern indexes so "names starting with ..." (ISTARTSWITH) avoid a scan."""
+
+from django.db import migrations
+
+FORWARD = [
+    "CREATE INDEX IF NOT EXISTS contact_last_name_upper_pattern ON contacts_contact "
+    "(UPPER(last_name::text) text_pattern_ops)",
+    "CREATE INDEX IF NOT EXISTS contact_first_name_upper_pattern ON contacts_contact "
+    "(UPPER(first_name::text) text_pattern_ops)",
+]
+BACKWARD = ["DROP INDEX IF EXISTS contact_last_name_upper_pattern",
+            "DROP INDEX IF EXISTS contact_first_name_upper_pattern"]
+
+
+def forward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for sql in FORWARD:
+            schema_editor.execute(sql)
+
+
+def backward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for sql in BACKWARD:
+            schema_editor.execute(sql)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("contacts", "0004_company_search_trgm")]
+    operations = [migrations.RunPython(forward, backward)]
