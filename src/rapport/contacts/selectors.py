@@ -24,7 +24,7 @@ from rapport.contacts.services import NAME_VOCABULARY_CACHE_KEY, fold
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Event
 from rapport.core.pagination import PAGE_SIZE, Page, encode_cursor, keyset, page_limit
-from rapport.core.permissions import restrict
+from rapport.core.permissions import restrict, scope_for
 from rapport.core.validation import CONTROL_CHARACTERS
 
 # sort key -> (fields in order, descending?)
@@ -350,7 +350,7 @@ def _fts_phrase(text: str) -> str:
 
 # Search works on bounded candidate sets: a common name or a 3-letter prefix matches tens of
 # thousands of people at 1M contacts, and sorting (or bm25-ranking) all of them costs seconds.
-SEARCH_CANDIDATES = 500
+SEARCH_CANDIDATES = 200
 NAME_LIKE = re.compile(r"^[^\d@]+$")  # typo tolerance is for names, not emails or phones
 
 
@@ -374,29 +374,35 @@ def _contact_ids_sqlite(q: str, limit: int, visible: QuerySet) -> list[int]:
     return _rank_candidates(rows, q, limit)
 
 
-def _visible_rows(condition: Q, visible: QuerySet) -> list[tuple[int, str, str]]:
+def _visible_rows(condition: Q, visible: QuerySet,
+                  unrestricted: bool) -> list[tuple[int, str, str]]:
     """Matching people this user may see, from a bounded candidate set.
 
     Candidates come first without the visibility filter: combined with it, PostgreSQL ANDs a
     bitmap of every row the user's team owns (300,000 at a million people) into each search.
     """
+    if unrestricted:
+        return list(Contact.objects.filter(condition, deleted_at__isnull=True).order_by()
+                    .values_list("id", "last_name", "first_name")[:SEARCH_CANDIDATES])
     ids = list(Contact.objects.filter(condition, deleted_at__isnull=True).order_by()
-               .values_list("id", flat=True)[:SEARCH_CANDIDATES * 4])
+               .values_list("id", flat=True)[:SEARCH_CANDIDATES * 3])
     return list(visible.filter(id__in=ids).values_list("id", "last_name", "first_name")
                 [:SEARCH_CANDIDATES])
 
 
-def _contact_ids_postgres(q: str, limit: int, visible: QuerySet) -> list[int]:
+def _contact_ids_postgres(q: str, limit: int, visible: QuerySet,
+                          unrestricted: bool = False) -> list[int]:
     if NAME_LIKE.match(q) and " " not in q:
         # A common surname ("ball") matches tens of thousands of trigram rows; names that start
         # with it come straight from the UPPER(name) pattern indexes (migration 0005).
         rows = _visible_rows(Q(last_name__istartswith=q) | Q(first_name__istartswith=q),
-                             visible)
+                             visible, unrestricted)
         if len(rows) >= limit:
             return _rank_candidates(rows, q, limit)
     # Unordered with a LIMIT: the trigram index (rare terms) or a short scan (common ones).
     # ORDER BY last_name made PostgreSQL walk the name index past 800,000 rows for "smith".
-    return _rank_candidates(_visible_rows(Q(search_text__contains=q), visible), q, limit)
+    return _rank_candidates(_visible_rows(Q(search_text__contains=q), visible, unrestricted),
+                            q, limit)
 
 
 VOCABULARY_CACHE_SECONDS = 60
@@ -436,7 +442,8 @@ def corrected_name_words(q: str, *, per_word: int = 3) -> list[list[str]]:
     return groups
 
 
-def _fuzzy_candidates(q: str, visible: QuerySet, postgres: bool) -> list[int]:
+def _fuzzy_candidates(q: str, visible: QuerySet, postgres: bool,
+                      unrestricted: bool = False) -> list[int]:
     """People whose names hold a corrected spelling of every word typed (bounded)."""
     if not NAME_LIKE.match(q):
         return []
@@ -450,7 +457,7 @@ def _fuzzy_candidates(q: str, visible: QuerySet, postgres: bool) -> list[int]:
             for word in group:
                 either |= Q(search_text__contains=word)
             condition &= either
-        return [row[0] for row in _visible_rows(condition, visible)]
+        return [row[0] for row in _visible_rows(condition, visible, unrestricted)]
     match = " AND ".join("(" + " OR ".join(_fts_phrase(w) for w in group) + ")"
                          for group in groups)
     with connection.cursor() as cursor:
@@ -476,11 +483,14 @@ def search(*, user, q: str, limit: int = 20) -> list[SearchHit]:
         return []
     visible = visible_contacts(user)
     postgres = connection.vendor == "postgresql"
-    finder = _contact_ids_postgres if postgres else _contact_ids_sqlite
-    ids = finder(needle, limit, visible)
+    unrestricted = scope_for(user, "view") == "all"
+    if postgres:
+        ids = _contact_ids_postgres(needle, limit, visible, unrestricted)
+    else:
+        ids = _contact_ids_sqlite(needle, limit, visible)
     scored: list[tuple[float, str, int]] = []
     if len(ids) < FUZZY_WHEN_FEWER_THAN and len(needle) >= 4 and not needle.isdigit():
-        candidates = _fuzzy_candidates(needle, visible, postgres)
+        candidates = _fuzzy_candidates(needle, visible, postgres, unrestricted)
         seen = set(ids)
         # Score names only; load the few people that made it (not 500 model instances).
         for contact_id, first, last in Contact.objects.filter(id__in=candidates).values_list(
