@@ -437,17 +437,27 @@ def _get_for(actor, model, object_id: int, action: str):
     return obj
 
 
+def _require_version(obj, version: int | None, snapshot: dict[str, Any]) -> None:
+    """Optimistic locking: the caller must send the version they read, and it must be current."""
+    if version is None:
+        raise ValidationFailed({"version": "is required (the version you last read)"})
+    if version != obj.version:
+        raise VersionConflict(current=snapshot, current_version=obj.version,
+                              given_version=version)
+
+
+def _changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+    return diff({k: v for k, v in before.items() if k != "version"},
+                {k: v for k, v in after.items() if k != "version"})
+
+
 @transaction.atomic
 def contact_update(*, actor, contact_id: int, version: int | None,
                    changes: dict[str, Any]) -> Contact:
     """Change some fields. ``version`` is the one the caller read; a stale one raises 409."""
     contact = _get_for(actor, Contact, contact_id, "change")
     before = contact_snapshot(contact)
-    if version is None:
-        raise ValidationFailed({"version": "is required (the version you last read)"})
-    if version != contact.version:
-        raise VersionConflict(current=before, current_version=contact.version,
-                              given_version=version)
+    _require_version(contact, version, before)
     cleaned = clean_contact(changes, current=contact)
     if "owner_id" in cleaned and cleaned["owner_id"] != contact.owner_id:
         if not can(actor, "change", cleaned["owner_id"]) and actor.role != "owner":
@@ -456,10 +466,7 @@ def contact_update(*, actor, contact_id: int, version: int | None,
     if cleaned.get("tags") is not None and cleaned["tags"] != before["tags"]:
         _set_contact_tags(contact, cleaned["tags"])
     after = contact_snapshot(contact, cleaned.get("tags", before["tags"]))
-    changed_before, changed_after = diff(
-        {k: v for k, v in before.items() if k != "version"},
-        {k: v for k, v in after.items() if k != "version"},
-    )
+    changed_before, changed_after = _changed_fields(before, after)
     if not changed_after:
         return contact
     contact.version += 1
@@ -687,11 +694,7 @@ def company_update(*, actor, company_id: int, version: int | None,
                    changes: dict[str, Any]) -> Company:
     company = _get_for(actor, Company, company_id, "change")
     before = company_snapshot(company)
-    if version is None:
-        raise ValidationFailed({"version": "is required (the version you last read)"})
-    if version != company.version:
-        raise VersionConflict(current=before, current_version=company.version,
-                              given_version=version)
+    _require_version(company, version, before)
     cleaned = clean_company(changes, current=company)
     for field, value in cleaned.items():
         if field != "tags":
@@ -699,10 +702,7 @@ def company_update(*, actor, company_id: int, version: int | None,
     if cleaned.get("tags") is not None and cleaned["tags"] != before["tags"]:
         _set_company_tags(company, cleaned["tags"])
     after = company_snapshot(company, cleaned.get("tags", before["tags"]))
-    changed_before, changed_after = diff(
-        {k: v for k, v in before.items() if k != "version"},
-        {k: v for k, v in after.items() if k != "version"},
-    )
+    changed_before, changed_after = _changed_fields(before, after)
     if not changed_after:
         return company
     company.version += 1
