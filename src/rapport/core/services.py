@@ -44,3 +44,23 @@ def heartbeat(*, note: str = "") -> str:
     record_event(kind="system.heartbeat", entity_type="system", entity_id=0,
                  after={"note": note})
     return f"ok {note}".strip()
+
+
+# The tables whose query plans depend on statistics (people lists and search).
+STATISTICS_TABLES = ("contacts_contact", "contacts_contacttag", "contacts_tag", "contacts_company")
+
+
+def refresh_statistics() -> list[str]:
+    """Exact planner statistics for the people tables.
+
+    SQLite without them (or with sampled ones) picks the stage or deleted-at index for a list
+    page and sorts a third of a million rows (1.2 s instead of 1 ms at a million people).
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA analysis_limit = 0")
+        for table in STATISTICS_TABLES:
+            cursor.execute(f'ANALYZE "{table}"')
+    return list(STATISTICS_TABLES)

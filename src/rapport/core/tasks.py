@@ -16,6 +16,12 @@ def purge_expired_deletions() -> int:
 
 
 @task
+def refresh_statistics() -> list[str]:
+    """Keep the database's query planner statistics exact as the data grows."""
+    return services.refresh_statistics()
+
+
+@task
 def heartbeat(note: str = "") -> str:
     """A no-op job: proves workers pick tasks up (used by `rapport doctor` and CI)."""
     return services.heartbeat(note=note)
@@ -24,4 +30,5 @@ def heartbeat(note: str = "") -> str:
 # (task, how often) pairs; `rapport scheduler` enqueues each when it falls due.
 PERIODIC = [
     (purge_expired_deletions, dt.timedelta(hours=6)),
+    (refresh_statistics, dt.timedelta(hours=24)),
 ]

@@ -53,3 +53,15 @@ def test_events_record_actor_time_before_after(history, owner):
     assert last.before == {"job_title": "Chef"}
     assert last.after == {"job_title": "Owner"}
     assert last.occurred_at is not None
+
+
+def test_refresh_statistics_analyzes_the_people_tables(db):
+    from django.db import connection
+
+    from rapport.core.services import STATISTICS_TABLES, refresh_statistics
+
+    assert refresh_statistics() == list(STATISTICS_TABLES)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            assert cursor.fetchone()[0] == 1
