@@ -96,9 +96,9 @@ def test_a_custom_field_added_in_settings_shows_on_the_contact_form(page, server
     form.get_by_role("button", name="Add field").click()
 
     expect(page.locator(".messages")).to_have_text("Custom field added.")
-    row = page.locator("table.list tbody tr", has_text="Favourite loaf")
-    expect(row).to_contain_text("favourite_loaf")
-    expect(row).to_contain_text("rye, spelt, white")
+    row = page.locator("table.list tbody tr", has_text="favourite_loaf")
+    expect(row.get_by_label("Label of favourite_loaf")).to_have_value("Favourite loaf")
+    expect(row.get_by_label("Choices of favourite_loaf")).to_have_value("rye, spelt, white")
     shot(page, "settings-custom-field-added")
 
     page.goto(f"{server}/contacts/new/")

@@ -464,6 +464,31 @@ def settings_page(request):
 
 @login_required
 @require_POST
+def custom_field_edit(request, definition_id: int):
+    changes: dict = {"label": request.POST.get("label", ""),
+                     "required": request.POST.get("required") == "on"}
+    if "choices" in request.POST:
+        changes["choices"] = [c for c in request.POST.get("choices", "").split(",") if c.strip()]
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = -1
+    try:
+        services.custom_field_update(actor=request.user, definition_id=definition_id,
+                                     version=version, changes=changes)
+    except PermissionDenied as denied:
+        return HttpResponseForbidden(str(denied))
+    except NotFound:
+        raise Http404("no such field") from None
+    except (ValidationFailed, VersionConflict) as error:
+        messages.error(request, f"Not saved: {error}")
+    else:
+        messages.success(request, "Custom field saved.")
+    return redirect("settings")
+
+
+@login_required
+@require_POST
 def custom_field_remove(request, definition_id: int):
     try:
         services.custom_field_delete(actor=request.user, definition_id=definition_id)

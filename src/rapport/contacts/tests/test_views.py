@@ -204,3 +204,23 @@ def test_out_of_range_ids_in_list_filters_are_errors_not_crashes(owner, web_as):
         response = web.get(f"/contacts/?{query}")
         assert response.status_code == 200, query
         assert 'class="error"' in response.content.decode(), query
+
+
+def test_settings_page_edits_a_custom_field(owner, web_as):
+    from rapport.contacts.models import CustomFieldDefinition
+
+    web = web_as(owner)
+    web.post("/settings/", {"object_type": "contact", "label": "Diet", "key": "diet",
+                            "field_type": "choice", "choices": "vegan"})
+    field = CustomFieldDefinition.objects.get(key="diet")
+    assert 'aria-label="Choices of diet"' in web.get("/settings/").content.decode()
+    web.post(f"/settings/custom-fields/{field.id}/edit/", {
+        "version": "1", "label": "Dietary needs", "choices": "vegan, halal", "required": "on"})
+    field.refresh_from_db()
+    assert (field.label, field.choices, field.required, field.version) == (
+        "Dietary needs", ["vegan", "halal"], True, 2)
+    stale = web.post(f"/settings/custom-fields/{field.id}/edit/",
+                     {"version": "1", "label": "Other"}, follow=True)
+    assert "Not saved" in stale.content.decode()
+    field.refresh_from_db()
+    assert field.label == "Dietary needs"
