@@ -132,6 +132,28 @@ def _clean_text(data: dict, errors: dict, limits: dict[str, int], cleaned: dict)
         cleaned[field] = value
 
 
+def _clean_list(values: Any, field: str, normalise, one: str, many: str,
+                errors: dict) -> list[str] | None:
+    """Normalise each item (``emails.2``-style errors), dropping duplicates; None if invalid."""
+    values = values or []
+    if not isinstance(values, list) or len(values) > MAX_LIST_ITEMS:
+        errors[field] = f"must be a list of at most {MAX_LIST_ITEMS} {many}"
+        return None
+    out: list[str] = []
+    for i, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            errors[f"{field}.{i}"] = f"must be {one}"
+            continue
+        try:
+            item = normalise(value, field=f"{field}.{i}")
+        except ValidationFailed as error:
+            errors.update({k: v[0] for k, v in error.errors.items()})
+            continue
+        if item not in out:
+            out.append(item)
+    return out
+
+
 def _clean_tags(value: Any, errors: dict) -> list[str] | None:
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         errors["tags"] = "must be a list of tag names"
@@ -252,42 +274,14 @@ def clean_contact(data: dict[str, Any], *, current: Contact | None = None) -> di
     cleaned: dict[str, Any] = {}
     _clean_text(data, errors, CONTACT_TEXT_FIELDS, cleaned)
 
-    if "emails" in data:
-        emails = data["emails"] or []
-        if not isinstance(emails, list) or len(emails) > MAX_LIST_ITEMS:
-            errors["emails"] = f"must be a list of at most {MAX_LIST_ITEMS} email addresses"
-        else:
-            out: list[str] = []
-            for i, email in enumerate(emails):
-                if not isinstance(email, str) or not email.strip():
-                    errors[f"emails.{i}"] = "must be an email address"
-                    continue
-                try:
-                    normalised = normalise_email(email, field=f"emails.{i}")
-                except ValidationFailed as error:
-                    errors.update({k: v[0] for k, v in error.errors.items()})
-                    continue
-                if normalised not in out:
-                    out.append(normalised)
-            cleaned["emails"] = out
-    if "phones" in data:
-        phones = data["phones"] or []
-        if not isinstance(phones, list) or len(phones) > MAX_LIST_ITEMS:
-            errors["phones"] = f"must be a list of at most {MAX_LIST_ITEMS} phone numbers"
-        else:
-            out = []
-            for i, phone in enumerate(phones):
-                if not isinstance(phone, str) or not phone.strip():
-                    errors[f"phones.{i}"] = "must be a phone number"
-                    continue
-                try:
-                    normalised = normalise_phone(phone, field=f"phones.{i}")
-                except ValidationFailed as error:
-                    errors.update({k: v[0] for k, v in error.errors.items()})
-                    continue
-                if normalised not in out:
-                    out.append(normalised)
-            cleaned["phones"] = out
+    for field, normalise, one, many in (
+        ("emails", normalise_email, "an email address", "email addresses"),
+        ("phones", normalise_phone, "a phone number", "phone numbers"),
+    ):
+        if field in data:
+            normalised = _clean_list(data[field], field, normalise, one, many, errors)
+            if normalised is not None:
+                cleaned[field] = normalised
     if "addresses" in data:
         addresses = data["addresses"] or []
         if not isinstance(addresses, list) or len(addresses) > MAX_LIST_ITEMS or not all(
