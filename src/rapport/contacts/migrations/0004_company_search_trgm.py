@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from rapport.core.migration_ops import vendor_sql
+
 FORWARD = [
     "CREATE INDEX IF NOT EXISTS company_name_upper_trgm ON contacts_company "
     "USING gin (UPPER(name) gin_trgm_ops)",
@@ -12,18 +14,6 @@ BACKWARD = ["DROP INDEX IF EXISTS company_name_upper_trgm",
             "DROP INDEX IF EXISTS company_domain_upper_trgm"]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in FORWARD:
-            schema_editor.execute(sql)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in BACKWARD:
-            schema_editor.execute(sql)
-
-
 class Migration(migrations.Migration):
     dependencies = [("contacts", "0003_name_words")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [vendor_sql("postgresql", FORWARD, BACKWARD)]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from rapport.core.migration_ops import vendor_sql
+
 FORWARD = [
     "CREATE INDEX IF NOT EXISTS contact_last_name_upper_pattern ON contacts_contact "
     "(UPPER(last_name::text) text_pattern_ops)",
@@ -12,18 +14,6 @@ BACKWARD = ["DROP INDEX IF EXISTS contact_last_name_upper_pattern",
             "DROP INDEX IF EXISTS contact_first_name_upper_pattern"]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in FORWARD:
-            schema_editor.execute(sql)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in BACKWARD:
-            schema_editor.execute(sql)
-
-
 class Migration(migrations.Migration):
     dependencies = [("contacts", "0004_company_search_trgm")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [vendor_sql("postgresql", FORWARD, BACKWARD)]
