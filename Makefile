@@ -18,7 +18,7 @@ demo: env
 
 lint: env
 	$(UV) run ruff check src benchmarks tests
-	$(UV) run lint-imports
+	$(UV) run python -m rapport.config.layering
 
 test: lint
 	bash .ci/test-suite $(PYTEST_ARGS)

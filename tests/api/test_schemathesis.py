@@ -68,9 +68,9 @@ def records(owner):
             "preferences": ["usual order: rye sourdough, no sesame"]})
         for first, last in [("Margaret", "Okafor"), ("Priya", "Raman"), ("Tomasz", "Nowak")]
     ]
-    services.custom_field_define(actor=owner, object_type="contact", key="favourite_loaf",
-                                 label="Favourite loaf", field_type="choice",
-                                 choices=["rye", "spelt"], required=False)
+    services.custom_field_define(actor=owner, data={"object_type": "contact",
+        "key": "favourite_loaf", "label": "Favourite loaf", "field_type": "choice",
+        "choices": ["rye", "spelt"], "required": False})
     # One of each that was deleted, so "restore" has something to bring back.
     services.contact_delete(actor=owner, contact_id=services.contact_create(
         actor=owner, data={"first_name": "Lena", "last_name": "Vogel"}).id)

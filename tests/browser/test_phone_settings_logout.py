@@ -85,6 +85,8 @@ def test_a_custom_field_added_in_settings_shows_on_the_contact_form(page, server
 
     login(page, server, "olivia@bakery.example.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
+    shot(page, "settings-index")
+    page.get_by_role("link", name="Custom fields").click()
     expect(page.get_by_role("cell", name="No custom fields yet.")).to_be_visible()
 
     form = page.locator("form", has_text="Add a custom field")

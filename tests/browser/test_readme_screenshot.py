@@ -38,7 +38,7 @@ def bakery_customer(owner):
                     last_name="Patel")
 
     with on(days(430)):
-        cafe = services.company_create(actor=owner, data={
+        cafe = services.company_create(actor=sam, data={
             "name": "Corner Café", "domain": "cornercafe.example", "industry": "Café",
             "size": "11-50", "address": "14 Mill Lane, Bristol BS1 4DJ", "tags": ["wholesale"]})
         catalogue = {

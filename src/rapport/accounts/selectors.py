@@ -11,10 +11,6 @@ from rapport.accounts.models import ApiToken, Team, User
 LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
 
 
-def team_member_ids(*, team_id: int) -> list[int]:
-    return list(User.objects.filter(team_id=team_id).values_list("id", flat=True))
-
-
 def user_for_token(*, raw_token: str) -> User | None:
     digest = hashlib.sha256(raw_token.encode()).hexdigest()
     token = (
@@ -46,3 +42,18 @@ def team_list() -> QuerySet[Team]:
 
 def all_users() -> QuerySet[User]:
     return User.objects.select_related("team").order_by("-is_active", "email")
+
+
+def active_user_exists(*, user_id: int) -> bool:
+    return User.objects.filter(id=user_id, is_active=True).exists()
+
+
+def display_names(*, user_ids: set[int] | list[int]) -> dict[int, str]:
+    """Each user's name as people read it (full name, else email), by id."""
+    if not user_ids:
+        return {}
+    return {u.id: u.display_name for u in User.objects.filter(id__in=user_ids)}
+
+
+def user_exists(*, email: str) -> bool:
+    return User.objects.filter(username=email.strip().lower()).exists()

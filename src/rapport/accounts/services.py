@@ -4,13 +4,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
 from django.utils import timezone
 
+from rapport.accounts import events
 from rapport.accounts.models import ApiToken, Team, User
-from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
-from rapport.core.events import record_event
-from rapport.core.permissions import ROLES, can
+from rapport.core.errors import NotFound, ValidationFailed
+from rapport.core.events import record_events
+from rapport.core.permissions import ROLES, require
 from rapport.core.validation import normalise_email
 
 
@@ -37,9 +39,8 @@ def user_create(*, email: str, role: str, password: str | None = None, first_nam
     if password is None:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    record_event(kind="user.created", entity_type="user", entity_id=user.id,
-                 actor_id=actor.id if actor else None,
-                 after={"email": email, "role": role, "team": team_name})
+    record_events([events.user_created(user_id=user.id, actor_id=actor.id if actor else None,
+                                       email=email, role=role, team=team_name)])
     return user
 
 
@@ -56,8 +57,8 @@ def token_create(*, user: User, name: str = "") -> IssuedToken:
         user=user, name=name[:100], prefix=raw[:12],
         digest=hashlib.sha256(raw.encode()).hexdigest(),
     )
-    record_event(kind="token.created", entity_type="api_token", entity_id=token.id,
-                 actor_id=user.id, after={"name": token.name, "prefix": token.prefix})
+    record_events([events.token_created(token_id=token.id, user_id=user.id, name=token.name,
+                                        prefix=token.prefix)])
     return IssuedToken(token=token, raw=raw)
 
 
@@ -68,21 +69,17 @@ def token_revoke(*, user: User, token_id: int) -> None:
     )
     if not updated:
         raise NotFound("no such active token")
-    record_event(kind="token.revoked", entity_type="api_token", entity_id=token_id,
-                 actor_id=user.id)
+    record_events([events.token_revoked(token_id=token_id, user_id=user.id)])
 
 
 def _require_owner(actor: User) -> None:
-    if not can(actor, "settings", None):
-        raise PermissionDenied("only an owner-role user may manage users")
+    require(actor, "users.manage", message="only an owner-role user may manage users")
 
 
 @transaction.atomic
 def user_invite(*, actor: User, email: str, role: str, first_name: str = "",
                 last_name: str = "", team_name: str | None = None, request=None) -> User:
     """Create a user without a password and email them a link to choose one."""
-    from django.contrib.auth.forms import PasswordResetForm
-
     _require_owner(actor)
     user = user_create(email=email, role=role, first_name=first_name, last_name=last_name,
                        team_name=(team_name or "").strip() or None, actor=actor)
@@ -125,6 +122,6 @@ def user_update(*, actor: User, user_id: int, role: str, team_name: str | None,
     user.save(update_fields=["role", "team", "is_active", "is_staff"])
     after = {"role": role, "team": team_name or None, "is_active": is_active}
     if before != after:
-        record_event(kind="user.updated", entity_type="user", entity_id=user.id,
-                     actor_id=actor.id, before=before, after=after)
+        record_events([events.user_updated(user_id=user.id, actor_id=actor.id, before=before,
+                                           after=after)])
     return user

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from rapport.accounts import selectors, services
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
-from rapport.core.permissions import ROLES
+from rapport.core.permissions import ROLES, can
 
 
 class RapportLoginView(LoginView):
@@ -36,7 +36,7 @@ def token_revoke(request, token_id: int):
 
 @login_required
 def users(request):
-    if request.user.role != "owner":
+    if not can(request.user, "users.manage"):
         return HttpResponseForbidden("only an owner-role user may manage users")
     errors: dict = {}
     values: dict = {}

@@ -9,6 +9,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from rapport.accounts.selectors import user_for_token
+from rapport.core import registry
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 
 
@@ -35,7 +36,7 @@ class SessionAuth(APIKeyCookie):
 api = NinjaAPI(
     title="Rapport API",
     version="1",
-    description="Contacts, companies, custom fields, tags and search. "
+    description="Contacts, companies, orders, custom fields, tags and search. "
     "Authenticate with `Authorization: Bearer <token>` (create one with "
     "`rapport token create --email you@example.com`).",
     auth=[BearerToken(), SessionAuth()],
@@ -88,8 +89,6 @@ def _unauthorised(request, exc):
     )
 
 
-from rapport.contacts.api import router as contacts_router  # noqa: E402
-from rapport.orders.api import router as orders_router  # noqa: E402
-
-api.add_router("", contacts_router)
-api.add_router("", orders_router)
+for app in registry.installed():
+    if app.api_router is not None:
+        api.add_router("", app.api_router)

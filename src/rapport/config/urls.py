@@ -1,11 +1,11 @@
+"""Every app's pages and the API, as the apps registered them (``rapport_app.py``)."""
+
 from django.urls import include, path
 
 from rapport.config.api import api
+from rapport.core import registry
 
 urlpatterns = [
     path("api/v1/", api.urls),
-    path("", include("rapport.accounts.urls")),
-    path("", include("rapport.web.urls")),
-    path("", include("rapport.contacts.urls")),
-    path("", include("rapport.orders.urls")),
+    *[path("", include(app.urlpatterns)) for app in registry.installed() if app.urlpatterns],
 ]

@@ -4,3 +4,4 @@ from django.apps import AppConfig
 class ContactsConfig(AppConfig):
     name = "rapport.contacts"
     label = "contacts"
+    depends_on = ("accounts",)

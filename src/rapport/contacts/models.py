@@ -2,15 +2,52 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
 from rapport.core.models import EditableModel
+from rapport.core.permissions import OwnedBy, RestrictedQuerySet
+from rapport.core.validation import has_control_characters
 
-LIFECYCLE_STAGES = ("subscriber", "lead", "opportunity", "customer", "former_customer")
-FIELD_TYPES = ("text", "number", "date", "choice", "boolean")
-OBJECT_TYPES = ("contact", "company")
-COMPANY_SIZES = ("1-10", "11-50", "51-200", "201-1000", "1000+")
+
+class LifecycleStage(models.TextChoices):
+    SUBSCRIBER = "subscriber", "subscriber"
+    LEAD = "lead", "lead"
+    OPPORTUNITY = "opportunity", "opportunity"
+    CUSTOMER = "customer", "customer"
+    FORMER_CUSTOMER = "former_customer", "former customer"
+
+
+class CompanySize(models.TextChoices):
+    TINY = "1-10"
+    SMALL = "11-50"
+    MEDIUM = "51-200"
+    LARGE = "201-1000"
+    HUGE = "1000+"
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    CHOICE = "choice"
+    BOOLEAN = "boolean"
+
+
+class ObjectType(models.TextChoices):
+    CONTACT = "contact"
+    COMPANY = "company"
+
+
+LIFECYCLE_STAGES = tuple(LifecycleStage.values)
+FIELD_TYPES = tuple(FieldType.values)
+OBJECT_TYPES = tuple(ObjectType.values)
+COMPANY_SIZES = tuple(CompanySize.values)
+CUSTOM_TEXT_LIMIT = 1000
 
 
 class Tag(models.Model):
@@ -24,12 +61,15 @@ class Company(EditableModel):
     name = models.CharField(max_length=200)
     domain = models.CharField(max_length=200, blank=True, default="")
     industry = models.CharField(max_length=100, blank=True, default="")
-    size = models.CharField(max_length=16, blank=True, default="")
-    address = models.TextField(blank=True, default="")
+    size = models.CharField(max_length=16, blank=True, default="", choices=CompanySize.choices)
+    address = models.TextField(max_length=2000, blank=True, default="")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
     tags = models.ManyToManyField(Tag, through="CompanyTag", related_name="companies")
     custom_fields = models.JSONField(default=dict, blank=True)
+
+    policy = OwnedBy("companies")
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -58,9 +98,8 @@ class Contact(EditableModel):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
     tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts")
-    lifecycle_stage = models.CharField(
-        max_length=20, default="lead", choices=[(s, s.replace("_", " ")) for s in LIFECYCLE_STAGES]
-    )
+    lifecycle_stage = models.CharField(max_length=20, default=LifecycleStage.LEAD,
+                                       choices=LifecycleStage.choices)
     source = models.CharField(max_length=100, blank=True, default="")
     email_opt_in = models.BooleanField(default=False)
     email_opt_in_at = models.DateTimeField(null=True, blank=True)
@@ -71,6 +110,9 @@ class Contact(EditableModel):
     custom_fields = models.JSONField(default=dict, blank=True)
     # Lower-cased name, emails, phone digits and company name: what search matches against.
     search_text = models.TextField(blank=True, default="")
+
+    policy = OwnedBy("contacts")
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -121,10 +163,10 @@ class CompanyTag(models.Model):
 
 
 class CustomFieldDefinition(models.Model):
-    object_type = models.CharField(max_length=16, choices=[(o, o) for o in OBJECT_TYPES])
+    object_type = models.CharField(max_length=16, choices=ObjectType.choices)
     key = models.SlugField(max_length=50)
     label = models.CharField(max_length=100)
-    field_type = models.CharField(max_length=16, choices=[(t, t) for t in FIELD_TYPES])
+    field_type = models.CharField(max_length=16, choices=FieldType.choices)
     choices = models.JSONField(default=list, blank=True)
     required = models.BooleanField(default=False)
     version = models.PositiveIntegerField(default=1)
@@ -141,6 +183,47 @@ class CustomFieldDefinition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type}.{self.key}"
+
+    def coerce(self, raw: Any) -> Any:
+        """A value typed by someone as this field stores it; ValueError says why not."""
+        kind = self.field_type
+        if kind == FieldType.TEXT:
+            text = str(raw).strip()
+            if has_control_characters(text):
+                raise ValueError("contains control characters (such as NUL)")
+            if len(text) > CUSTOM_TEXT_LIMIT:
+                raise ValueError(f"must be at most {CUSTOM_TEXT_LIMIT} characters")
+            return text
+        if kind == FieldType.NUMBER:
+            if isinstance(raw, bool):
+                raise ValueError("must be a number")
+            try:
+                number = Decimal(str(raw).strip())
+            except InvalidOperation:
+                raise ValueError(f"{raw!r} is not a number") from None
+            if not number.is_finite():
+                raise ValueError("must be a finite number")
+            return int(number) if number == number.to_integral_value() else float(number)
+        if kind == FieldType.DATE:
+            try:
+                return dt.date.fromisoformat(str(raw).strip()).isoformat()
+            except ValueError:
+                raise ValueError(f"{raw!r} is not a date (use YYYY-MM-DD)") from None
+        if kind == FieldType.BOOLEAN:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("true", "1", "yes", "on"):
+                return True
+            if text in ("false", "0", "no", "off"):
+                return False
+            raise ValueError(f"{raw!r} is not yes or no")
+        if kind == FieldType.CHOICE:
+            text = str(raw).strip()
+            if text not in self.choices:
+                raise ValueError(f"{text!r} is not one of {', '.join(self.choices)}")
+            return text
+        raise ValueError(f"unknown field type {kind}")
 
 
 class NameWord(models.Model):

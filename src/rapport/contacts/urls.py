@@ -23,7 +23,7 @@ urlpatterns = [
     path("companies/<int:company_id>/edit/", views.company_edit, name="company_edit"),
     path("companies/<int:company_id>/restore/", views.company_restore, name="company_restore"),
     path("companies/<int:company_id>/delete/", views.company_remove, name="company_delete"),
-    path("settings/", views.settings_page, name="settings"),
+    path("settings/custom-fields/", views.custom_fields, name="custom_fields"),
     path("settings/custom-fields/<int:definition_id>/edit/", views.custom_field_edit,
          name="custom_field_edit"),
     path("settings/custom-fields/<int:definition_id>/delete/", views.custom_field_remove,

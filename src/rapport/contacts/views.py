@@ -19,8 +19,9 @@ from rapport.contacts.forms import (
     contact_form_values,
 )
 from rapport.contacts.models import COMPANY_SIZES, FIELD_TYPES, LIFECYCLE_STAGES
+from rapport.core import registry
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
-from rapport.orders.selectors import purchase_summary
+from rapport.core.permissions import can
 
 LIST_PARAMS = ("owner", "tag", "stage", "company", "sort", "cursor")
 
@@ -132,7 +133,7 @@ def contact_detail(request, contact_id: int):
     definitions = {d.key: d for d in selectors.custom_field_list(object_type="contact")}
     return render(request, "contacts/contact_detail.html", {
         "contact": contact, "timeline": timeline,
-        "purchases": purchase_summary(user=request.user, contact_id=contact_id),
+        "panels": registry.render_panels("contact", request, contact),
         "custom_values": [(definitions[k].label if k in definitions else k, v)
                           for k, v in contact.custom_fields.items()],
         "section": "contacts",
@@ -182,7 +183,7 @@ def contact_edit(request, contact_id: int):
     else:
         values = contact_form_values(contact)
     status = 409 if conflict else (422 if errors else 200)
-    theirs = selectors.describe_snapshot(conflict.current) if conflict else []
+    theirs = selectors.describe_snapshot(conflict.current, user=request.user) if conflict else []
     return render(request, "contacts/contact_form.html",
                   _contact_form_context(request, values, errors, contact=contact,
                                         conflict=conflict, theirs=theirs,
@@ -412,7 +413,7 @@ def company_edit(request, company_id: int):
     else:
         values = company_form_values(company)
     status = 409 if conflict else (422 if errors else 200)
-    theirs = selectors.describe_snapshot(conflict.current) if conflict else []
+    theirs = selectors.describe_snapshot(conflict.current, user=request.user) if conflict else []
     return render(request, "contacts/company_form.html",
                   _company_form_context(request, values, errors, company=company,
                                         conflict=conflict, theirs=theirs,
@@ -433,32 +434,32 @@ def company_remove(request, company_id: int):
     return redirect("company_list")
 
 
-# --- settings ------------------------------------------------------------------------------
+# --- custom fields -------------------------------------------------------------------------
 
 @login_required
-def settings_page(request):
+def custom_fields(request):
     errors: dict = {}
     values: dict = {}
     if request.method == "POST":
         values = {k: request.POST.get(k, "") for k in request.POST}
         try:
-            services.custom_field_define(
-                actor=request.user, object_type=request.POST.get("object_type", ""),
-                key=request.POST.get("key", ""), label=request.POST.get("label", ""),
-                field_type=request.POST.get("field_type", ""),
-                choices=[c for c in request.POST.get("choices", "").split(",") if c.strip()],
-                required=request.POST.get("required") == "on")
+            services.custom_field_define(actor=request.user, data={
+                "object_type": request.POST.get("object_type", ""),
+                "key": request.POST.get("key", ""), "label": request.POST.get("label", ""),
+                "field_type": request.POST.get("field_type", ""),
+                "choices": [c for c in request.POST.get("choices", "").split(",") if c.strip()],
+                "required": request.POST.get("required") == "on"})
         except ValidationFailed as failure:
             errors = failure.errors
         except PermissionDenied as denied:
             return HttpResponseForbidden(str(denied))
         else:
             messages.success(request, "Custom field added.")
-            return redirect("settings")
-    return render(request, "contacts/settings.html", {
+            return redirect("custom_fields")
+    return render(request, "contacts/custom_fields.html", {
         "definitions": selectors.custom_field_list(), "field_types": FIELD_TYPES,
         "errors": errors, "values": values, "section": "settings",
-        "can_edit": request.user.role == "owner",
+        "can_edit": can(request.user, "settings.change"),
     }, status=422 if errors else 200)
 
 
@@ -484,7 +485,7 @@ def custom_field_edit(request, definition_id: int):
         messages.error(request, f"Not saved: {error}")
     else:
         messages.success(request, "Custom field saved.")
-    return redirect("settings")
+    return redirect("custom_fields")
 
 
 @login_required
@@ -497,4 +498,4 @@ def custom_field_remove(request, definition_id: int):
     except PermissionDenied as denied:
         return HttpResponseForbidden(str(denied))
     messages.success(request, "Custom field removed.")
-    return redirect("settings")
+    return redirect("custom_fields")

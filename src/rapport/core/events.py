@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,55 @@ from django.utils import timezone
 from rapport.core.models import AuditHead, Event
 
 GENESIS = "0" * 64
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EventKind:
+    """A kind of event an app records, declared in that app's ``events.py``.
+
+    ``timeline`` is the template partial that shows one such event on a timeline (it gets the
+    event as ``e``); kinds without one are not shown on timelines.
+    """
+
+    name: str
+    label: str
+    timeline: str | None = None
+
+
+# Core's own kinds. Every app declares its kinds like these, in its events.py.
+RECORD_PURGED = EventKind("record.purged", "Removed for good after the restore window")
+SYSTEM_HEARTBEAT = EventKind("system.heartbeat", "Background worker heartbeat")
+
+
+Handler = Callable[[Sequence[Any]], None]
+_subscribers: list[tuple[frozenset[str] | None, Handler]] = []
+
+
+def subscribe(kinds: Iterable[str] | None, handler: Handler) -> None:
+    """Call ``handler(events)`` after each commit that recorded events of these kinds.
+
+    ``kinds=None`` means every kind. Handlers run after the transaction commits (never for a
+    write that rolled back) and get the committed ``Event`` rows of their kinds, in order.
+    """
+    _subscribers.append((None if kinds is None else frozenset(kinds), handler))
+
+
+def _dispatch(rows: Sequence[Event]) -> None:
+    for kinds, handler in list(_subscribers):
+        mine = [row for row in rows if kinds is None or row.kind in kinds]
+        if not mine:
+            continue
+        try:
+            handler(mine)
+        except Exception:  # the write has committed; a failing follower must not undo it
+            logger.exception("event subscriber %r failed", handler)
+
+
+def _fan_out_after_commit(rows: Sequence[Event]) -> None:
+    if _subscribers and rows:
+        transaction.on_commit(lambda: _dispatch(rows))
 
 
 def to_json_value(value: Any) -> Any:
@@ -76,12 +126,19 @@ def lock_chain_head() -> AuditHead:
     return head
 
 
+def _insert(rows: list[Event], followed: list[Event]) -> None:
+    Event.objects.bulk_create(rows)
+    if _subscribers:  # keep the rows only when someone follows them after the commit
+        followed.extend(rows)
+
+
 def record_events(new_events: Iterable[NewEvent], *, batch_size: int = 5000) -> int:
     """Append events to the chain in order; returns how many were written."""
     with transaction.atomic():
         head = lock_chain_head()
         prev = head.last_hash
         rows: list[Event] = []
+        written_rows: list[Event] = []
         written = 0
         now = timezone.now()
         for item in new_events:
@@ -102,14 +159,15 @@ def record_events(new_events: Iterable[NewEvent], *, batch_size: int = 5000) -> 
             )
             prev = digest
             if len(rows) >= batch_size:
-                Event.objects.bulk_create(rows)
+                _insert(rows, written_rows)
                 written += len(rows)
                 rows = []
         if rows:
-            Event.objects.bulk_create(rows)
+            _insert(rows, written_rows)
             written += len(rows)
         if written:
             AuditHead.objects.filter(id=1).update(last_hash=prev, count=head.count + written)
+        _fan_out_after_commit(written_rows)
         return written
 
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from rapport.core.events import record_event
+from rapport.core.events import RECORD_PURGED, SYSTEM_HEARTBEAT, record_event
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def purge_expired_deletions() -> int:
                     deleted, _ = model.objects.filter(id=object_id,
                                                       deleted_at__lt=cutoff).delete()
                     if deleted:
-                        record_event(kind=f"{model._meta.model_name}.purged",
+                        record_event(kind=RECORD_PURGED.name,
                                      entity_type=model._meta.model_name, entity_id=object_id)
                         purged += 1
             except ProtectedError:
@@ -41,7 +41,7 @@ def purge_expired_deletions() -> int:
 
 
 def heartbeat(*, note: str = "") -> str:
-    record_event(kind="system.heartbeat", entity_type="system", entity_id=0,
+    record_event(kind=SYSTEM_HEARTBEAT.name, entity_type="system", entity_id=0,
                  after={"note": note})
     return f"ok {note}".strip()
 

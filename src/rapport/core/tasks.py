@@ -1,8 +1,6 @@
-"""Background jobs of the core app, and the list of periodic jobs the scheduler enqueues."""
+"""Background jobs of the core app (the scheduler enqueues them: see ``rapport_app.py``)."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from django.tasks import task
 
@@ -25,10 +23,3 @@ def refresh_statistics() -> list[str]:
 def heartbeat(note: str = "") -> str:
     """A no-op job: proves workers pick tasks up (used by `rapport doctor` and CI)."""
     return services.heartbeat(note=note)
-
-
-# (task, how often) pairs; `rapport scheduler` enqueues each when it falls due.
-PERIODIC = [
-    (purge_expired_deletions, dt.timedelta(hours=6)),
-    (refresh_statistics, dt.timedelta(hours=24)),
-]

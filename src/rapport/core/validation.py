@@ -20,26 +20,44 @@ def has_control_characters(text: str) -> bool:
     return any(ch in CONTROL_CHARACTERS for ch in text)
 
 
-def normalise_email(value: str, *, field: str = "email") -> str:
+def has_lone_surrogates(text: str) -> bool:
+    """True for half of a UTF-16 pair on its own: not text, and PostgreSQL refuses it."""
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def email_value(value: str) -> str:
+    """The lower-cased, normalised address; ValueError says what is wrong with it."""
     try:
         result = validate_email(str(value).strip(), check_deliverability=False)
     except EmailNotValidError as error:
-        raise ValidationFailed(
-            {field: f"{value!r} is not a valid email address: {error}"}
-        ) from None
+        raise ValueError(f"{value!r} is not a valid email address: {error}") from None
     return result.normalized.lower()
 
 
-def normalise_phone(value: str, *, field: str = "phone", region: str | None = None) -> str:
-    """E.164 form of a phone number typed in any common format."""
+def phone_value(value: str, *, region: str | None = None) -> str:
+    """E.164 form of a phone number typed in any common format; ValueError if it is none."""
     text = str(value).strip()
     try:
         number = phonenumbers.parse(text, region or DEFAULT_REGION)
     except phonenumbers.NumberParseException:
-        raise ValidationFailed({field: f"{text!r} is not a phone number"}) from None
+        raise ValueError(f"{text!r} is not a phone number") from None
     if not phonenumbers.is_valid_number(number):
-        raise ValidationFailed({field: f"{text!r} is not a valid phone number"})
+        raise ValueError(f"{text!r} is not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(value: str, *, field: str = "email") -> str:
+    try:
+        return email_value(value)
+    except ValueError as error:
+        raise ValidationFailed({field: str(error)}) from None
+
+
+def normalise_phone(value: str, *, field: str = "phone", region: str | None = None) -> str:
+    try:
+        return phone_value(value, region=region)
+    except ValueError as error:
+        raise ValidationFailed({field: str(error)}) from None
 
 
 def phone_search_forms(value: str) -> list[str]:

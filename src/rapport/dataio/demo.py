@@ -23,9 +23,10 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from rapport.accounts.selectors import user_exists
 from rapport.accounts.services import user_create
+from rapport.contacts import selectors as contact_selectors
 from rapport.contacts import services as contact_services
-from rapport.contacts.models import Contact
 from rapport.core.events import record_events
 from rapport.dataio.pools import ascii_word
 from rapport.orders.models import Order, OrderLine, Product
@@ -209,11 +210,9 @@ def demo_load(*, seed: int = 1, if_empty: bool = False, today: dt.date | None = 
 
     ``size`` scales the number of individual customers (tests use a tenth).
     """
-    if if_empty and Contact.objects.exists():
+    if if_empty and contact_selectors.contacts_exist():
         return DemoReport(loaded=False)
-    from rapport.accounts.models import User
-
-    if User.objects.filter(username=USERS[0][0]).exists():
+    if user_exists(email=USERS[0][0]):
         raise ValueError(f"the demo is already loaded ({USERS[0][0]} exists)")
     rng = random.Random(seed)
     end = dt.datetime.combine(today or timezone.now().date(), dt.time(2), tzinfo=dt.UTC)
@@ -388,7 +387,9 @@ def _replay(rng: random.Random, users: dict, people: list[Person], company_ids: 
     for person in people:
         _plan_orders(rng, person, end)
         if person.company is not None:
-            staff = wholesale if person.segment == "wholesale" else users["manager"]
+            # The company's own account manager looks after its people (they can see it).
+            industry = COMPANIES[person.company][1]
+            staff = wholesale if industry in WHOLESALE_INDUSTRIES else users["manager"]
         else:
             staff = rng.choice(shop_staff)
         at(person.created, _create_person(rng, person, staff, used_phones, company_ids))
@@ -492,8 +493,8 @@ def _note(person: Person, author, text: str) -> Callable[[], None]:
 
 def _stage(person: Person, actor, stage: str, tag: str) -> Callable[[], None]:
     def change() -> None:
-        contact = Contact.objects.get(id=person.contact_id)
-        tags = sorted({*contact.tags.values_list("name", flat=True), tag})
+        contact = contact_selectors.contact_get(user=actor, contact_id=person.contact_id)
+        tags = sorted({*(t.name for t in contact.tags.all()), tag})
         contact_services.contact_update(actor=actor, contact_id=contact.id,
                                         version=contact.version,
                                         changes={"lifecycle_stage": stage, "tags": tags})
@@ -557,8 +558,7 @@ def _orders(rng: random.Random, users: dict, people: list[Person], products: lis
                 channel = rng.choices(("in_store", "online", "phone"), (0.75, 0.17, 0.08))[0]
             plans.append((moment, person, channel, _basket(rng, person, moment, products)))
     plans.sort(key=lambda plan: (plan[0], plan[1].contact_id))
-    owners = dict(Contact.objects.filter(id__in={p.contact_id for p in people})
-                  .values_list("id", "owner_id"))
+    owners = contact_selectors.owner_ids(contact_ids={p.contact_id for p in people})
     written = 0
     for begin in range(0, len(plans), 2000):
         chunk = plans[begin:begin + 2000]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rapport.contacts.services import fold
+from rapport.core.text import fold
 
 US_AREA_CODES = (
     "201", "202", "203", "206", "212", "213", "214", "215", "216", "303", "305", "310", "312",

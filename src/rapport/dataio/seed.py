@@ -33,9 +33,10 @@ import numpy as np
 from django.db import connection, transaction
 
 from rapport.contacts.models import Tag
-from rapport.contacts.services import build_search_text, fold, name_vocabulary_rebuild
+from rapport.contacts.search import build_search_text, name_vocabulary_rebuild
 from rapport.core.events import event_digest, lock_chain_head
 from rapport.core.models import AuditHead
+from rapport.core.text import fold
 from rapport.dataio import pools
 
 CONTACT_BATCH = 100_000

@@ -4,3 +4,4 @@ from django.apps import AppConfig
 class OrdersConfig(AppConfig):
     name = "rapport.orders"
     label = "orders"
+    depends_on = ("contacts",)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
-from rapport.contacts.models import Contact
 from rapport.core.models import EditableModel
+from rapport.core.permissions import OwnedBy, RestrictedQuerySet
 
 CHANNELS = ("in_store", "online", "phone", "wholesale", "market", "other")
 
@@ -16,6 +16,9 @@ class Product(EditableModel):
     sku = models.CharField(max_length=64, unique=True)
     category = models.CharField(max_length=100, blank=True, default="")
     price = models.DecimalField(max_digits=12, decimal_places=2)
+
+    policy = OwnedBy("products", owner=None)  # the catalogue is shared
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["name", "id"], name="product_name_idx")]
@@ -30,7 +33,8 @@ class Product(EditableModel):
 
 
 class Order(models.Model):
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="orders")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT,
+                                related_name="orders")
     ordered_at = models.DateTimeField()
     channel = models.CharField(max_length=16, default="in_store",
                                choices=[(c, c.replace("_", " ")) for c in CHANNELS])
@@ -38,6 +42,10 @@ class Order(models.Model):
     external_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)
     total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Whoever may see the customer sees their orders.
+    policy = OwnedBy("orders", owner="contact__owner")
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         indexes = [

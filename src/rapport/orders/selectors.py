@@ -15,7 +15,7 @@ from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
 from rapport.contacts.selectors import contact_get
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
 from rapport.core.pagination import Page, keyset, page_limit, page_of
-from rapport.core.permissions import can, restrict
+from rapport.core.permissions import can
 from rapport.orders.models import Order, OrderLine, Product
 
 
@@ -30,18 +30,15 @@ def _int_param(params: dict[str, Any], name: str, what: str) -> int | None:
 
 # --- products ----------------------------------------------------------------------------------
 
-CATALOGUE_ROLES = ("owner", "manager")
-
-
 def can_edit_catalogue(user) -> bool:
     """The catalogue is shared: everyone reads it, owner and manager roles change it."""
-    return user is not None and user.is_authenticated and user.role in CATALOGUE_ROLES
+    return can(user, "products.change")
 
 
 def product_list(*, user, params: dict[str, Any] | None = None) -> Page:
     """One page of the catalogue by name, optionally filtered by text or category."""
     params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
-    queryset = Product.objects.filter(deleted_at__isnull=True)
+    queryset = Product.objects.restrict(user, "view").filter(deleted_at__isnull=True)
     if params.get("q"):
         q = str(params["q"]).strip()[:200]
         queryset = queryset.filter(Q(name__icontains=q) | Q(sku__icontains=q))
@@ -53,7 +50,8 @@ def product_list(*, user, params: dict[str, Any] | None = None) -> Page:
 
 
 def product_get(*, user, product_id: int) -> Product:
-    product = Product.objects.filter(id=product_id, deleted_at__isnull=True).first()
+    product = Product.objects.restrict(user, "view").filter(id=product_id,
+                                                            deleted_at__isnull=True).first()
     if product is None:
         raise NotFound(f"no product with id {product_id}")
     return product
@@ -73,7 +71,7 @@ def product_choices(*, limit: int = 1000) -> list[Product]:
 
 def can_add_orders(user, contact) -> bool:
     """Orders are part of the customer's record: whoever may change the contact adds them."""
-    return can(user, "change", contact.owner_id)
+    return can(user, "orders.add", owner_id=contact.owner_id)
 
 
 def contact_for_orders(*, user, contact_id: int):
@@ -85,8 +83,7 @@ def contact_for_orders(*, user, contact_id: int):
 
 
 def visible_orders(user) -> QuerySet[Order]:
-    return restrict(Order.objects.filter(contact__deleted_at__isnull=True), user, "view",
-                    owner_field="contact__owner")
+    return Order.objects.restrict(user, "view").filter(contact__deleted_at__isnull=True)
 
 
 def _with_lines(queryset: QuerySet[Order]) -> QuerySet[Order]:
@@ -129,9 +126,16 @@ class PurchaseSummary:
     can_add_orders: bool = False
 
 
-def purchase_summary(*, user, contact_id: int, recent: int = 10) -> PurchaseSummary:
-    """What this person bought: totals, how often, favourites and the latest orders."""
-    contact = contact_get(user=user, contact_id=contact_id)  # permission check
+def purchase_summary(*, user, contact_id: int | None = None, contact=None,
+                     recent: int = 10) -> PurchaseSummary:
+    """What this person bought: totals, how often, favourites and the latest orders.
+
+    Give the ``contact`` when the caller has already loaded it for this user (the contact
+    page does); otherwise it is loaded here, which is the permission check.
+    """
+    if contact is None:
+        contact = contact_get(user=user, contact_id=contact_id)
+    contact_id = contact.id
     orders = Order.objects.filter(contact_id=contact_id)
     totals = orders.aggregate(n=Count("id"), spent=Sum("total"), first=Min("ordered_at"),
                               last=Max("ordered_at"))

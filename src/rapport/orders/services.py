@@ -24,11 +24,13 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from rapport.contacts.selectors import visible_contacts
-from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
-from rapport.core.events import NewEvent, diff, record_event, record_events
+from rapport.core.errors import NotFound, ValidationFailed, VersionConflict
+from rapport.core.events import NewEvent, diff, record_events
+from rapport.core.permissions import require
 from rapport.core.validation import normalise_email
+from rapport.orders import events
 from rapport.orders.models import CHANNELS, Order, OrderLine, Product
-from rapport.orders.selectors import can_edit_catalogue, contact_for_orders
+from rapport.orders.selectors import contact_for_orders
 
 PRODUCT_TEXT_FIELDS = {"name": 200, "sku": 64, "category": 100}
 PRODUCT_FIELDS = ("name", "sku", "category", "price")
@@ -133,8 +135,8 @@ def clean_external_ref(value: Any) -> str | None:
 # --- products ----------------------------------------------------------------------------------
 
 def _require_catalogue(actor) -> None:
-    if not can_edit_catalogue(actor):
-        raise PermissionDenied("only owner and manager roles may change the product catalogue")
+    require(actor, "products.change",
+            message="only owner and manager roles may change the product catalogue")
 
 
 def clean_product(data: dict[str, Any], *, current: Product | None = None) -> dict[str, Any]:
@@ -204,8 +206,8 @@ def product_create(*, actor, data: dict[str, Any]) -> Product:
             product.save()
     except IntegrityError:  # someone took the SKU between the check and the insert
         raise ValidationFailed({"sku": f"SKU {cleaned['sku']} is already taken"}) from None
-    record_event(kind="product.created", entity_type="product", entity_id=product.id,
-                 actor_id=actor.id, after=product_snapshot(product))
+    record_events([events.product_created(product_id=product.id, actor_id=actor.id,
+                                          snapshot=product_snapshot(product))])
     return product
 
 
@@ -236,8 +238,8 @@ def product_update(*, actor, product_id: int, version: int | None,
             product.save()
     except IntegrityError:
         raise ValidationFailed({"sku": f"SKU {product.sku} is already taken"}) from None
-    record_event(kind="product.updated", entity_type="product", entity_id=product.id,
-                 actor_id=actor.id, before=changed_before, after=changed_after)
+    record_events([events.product_updated(product_id=product.id, actor_id=actor.id,
+                                          before=changed_before, after=changed_after)])
     return product
 
 
@@ -249,8 +251,8 @@ def product_delete(*, actor, product_id: int) -> None:
     product.deleted_at = timezone.now()
     product.version += 1
     product.save(update_fields=["deleted_at", "version", "updated_at"])
-    record_event(kind="product.deleted", entity_type="product", entity_id=product.id,
-                 actor_id=actor.id, before=product_snapshot(product))
+    record_events([events.product_deleted(product_id=product.id, actor_id=actor.id,
+                                          snapshot=product_snapshot(product))])
 
 
 # --- orders ------------------------------------------------------------------------------------
@@ -271,19 +273,10 @@ def order_total(lines: Iterable[LineDraft]) -> Decimal:
 
 
 def order_event(order: Order, lines: list[LineDraft], *, actor_id: int | None) -> NewEvent:
-    """The timeline entry for a placed order (returns have negative quantities)."""
-    return NewEvent(
-        kind="order.placed", entity_type="order", entity_id=order.id,
-        contact_id=order.contact_id, actor_id=actor_id, occurred_at=order.ordered_at,
-        after={
-            "total": str(order.total), "channel": order.channel,
-            "external_ref": order.external_ref,
-            "items": [f"{line.quantity} × {line.product.name}" for line in lines],
-            "lines": [{"product_id": line.product.id, "sku": line.product.sku,
-                       "quantity": line.quantity, "unit_price": str(line.unit_price)}
-                      for line in lines],
-        },
-    )
+    return events.order_placed(order_id=order.id, contact_id=order.contact_id,
+                               ordered_at=order.ordered_at, total=order.total,
+                               channel=order.channel, external_ref=order.external_ref,
+                               lines=lines, actor_id=actor_id)
 
 
 def products_by_keys(*, ids: Iterable[int] = (), skus: Iterable[str] = ()) -> tuple[dict, dict]:

@@ -5,4 +5,5 @@ from rapport.web import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
+    path("settings/", views.settings_index, name="settings"),
 ]

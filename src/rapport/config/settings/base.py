@@ -7,6 +7,8 @@ import pathlib
 
 import dj_database_url
 
+from rapport.config.domains import RAPPORT_APPS
+
 BASE_DIR = pathlib.Path(__file__).resolve().parents[2]
 PROJECT_DIR = pathlib.Path(os.environ.get("RAPPORT_HOME", pathlib.Path.cwd()))
 VAR_DIR = PROJECT_DIR / "var"
@@ -35,12 +37,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs' assets locally instead of from a CDN
     "axes",
     "django_tasks_db",
-    "rapport.core",
-    "rapport.accounts",
-    "rapport.contacts",
-    "rapport.orders",
-    "rapport.dataio",
-    "rapport.web",
+    *RAPPORT_APPS,
 ]
 
 MIDDLEWARE = [
@@ -76,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "rapport.web.context_processors.navigation",
             ],
         },
     }

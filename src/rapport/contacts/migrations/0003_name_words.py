@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 def fill_vocabulary(apps, schema_editor):
-    from rapport.contacts.services import name_vocabulary_rebuild
+    from rapport.contacts.search import name_vocabulary_rebuild
 
     name_vocabulary_rebuild(contact_model=apps.get_model("contacts", "Contact"),
                             word_model=apps.get_model("contacts", "NameWord"))

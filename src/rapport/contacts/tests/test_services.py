@@ -1,10 +1,11 @@
 import pytest
 
-from rapport.contacts import selectors, services
+from rapport.contacts import search, selectors, services
 from rapport.contacts.models import Contact
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.events import verify_chain
 from rapport.core.models import Event
+from rapport.core.search import search_everything
 
 pytestmark = pytest.mark.django_db
 
@@ -84,8 +85,8 @@ def test_sales_cannot_read_or_change_another_teams_contact(sales_a, sales_b):
     with pytest.raises(NotFound):
         services.contact_update(actor=sales_a, contact_id=theirs.id, version=1,
                                 changes={"first_name": "Hacked"})
-    assert selectors.search(user=sales_a, q="Private") == []
-    assert [h.id for h in selectors.search(user=sales_b, q="Private")] == [theirs.id]
+    assert search_everything(user=sales_a, q="Private") == []
+    assert [h.id for h in search_everything(user=sales_b, q="Private")] == [theirs.id]
 
 
 def test_sales_sees_team_but_changes_only_own(sales_a, sales_a2):
@@ -112,7 +113,7 @@ def test_soft_delete_and_restore(owner, sales_a):
     contact = services.contact_create(actor=sales_a, data={"first_name": "Gone"})
     services.contact_delete(actor=sales_a, contact_id=contact.id)
     assert selectors.contact_list(user=owner).items == []
-    assert selectors.search(user=owner, q="Gone") == []
+    assert search_everything(user=owner, q="Gone") == []
     restored = services.contact_restore(actor=sales_a, contact_id=contact.id)
     assert restored.deleted_at is None
     assert [c.id for c in selectors.contact_list(user=owner).items] == [contact.id]
@@ -127,10 +128,10 @@ def test_restore_only_by_owner_or_owner_role(owner, sales_a, sales_a2):
 
 
 def test_custom_fields_validated_typed_and_filterable(owner):
-    services.custom_field_define(actor=owner, object_type="contact", key="loaves_per_week",
-                                 label="Loaves per week", field_type="number")
-    services.custom_field_define(actor=owner, object_type="contact", key="diet",
-                                 label="Diet", field_type="choice", choices=["vegan", "none"])
+    services.custom_field_define(actor=owner, data={"object_type": "contact",
+        "key": "loaves_per_week", "label": "Loaves per week", "field_type": "number"})
+    services.custom_field_define(actor=owner, data={"object_type": "contact", "key": "diet",
+        "label": "Diet", "field_type": "choice", "choices": ["vegan", "none"]})
     with pytest.raises(ValidationFailed) as failure:
         services.contact_create(actor=owner, data={
             "first_name": "X", "custom_fields": {"loaves_per_week": "lots", "diet": "keto",
@@ -150,8 +151,8 @@ def test_custom_fields_validated_typed_and_filterable(owner):
 
 def test_only_owner_role_defines_custom_fields(sales_a):
     with pytest.raises(PermissionDenied):
-        services.custom_field_define(actor=sales_a, object_type="contact", key="x", label="X",
-                                     field_type="text")
+        services.custom_field_define(actor=sales_a, data={"object_type": "contact", "key": "x",
+            "label": "X", "field_type": "text"})
 
 
 def test_keyset_pagination_walks_every_row_once(owner):
@@ -200,17 +201,17 @@ def test_search_by_name_email_phone_company_and_typos(owner):
     services.contact_create(actor=owner, data={"first_name": "Bert", "last_name": "Jones"})
     for query in ("muller", "Müller", "anna@mill", "020 7946 0958", "+442079460958",
                   "crumb", "Anna Muller", "mullr", "Ana Müller"):
-        hits = [h for h in selectors.search(user=owner, q=query) if h.type == "contact"]
+        hits = [h for h in search_everything(user=owner, q=query) if h.type == "contact"]
         assert [h.id for h in hits] == [anna.id], query
-    company_hits = [h for h in selectors.search(user=owner, q="crumb") if h.type == "company"]
+    company_hits = [h for h in search_everything(user=owner, q="crumb") if h.type == "company"]
     assert [h.id for h in company_hits] == [company.id]
 
 
 def test_search_treats_sql_as_text(owner):
     services.contact_create(actor=owner, data={"first_name": "Robert'); DROP TABLE x;--"})
-    hits = selectors.search(user=owner, q="'); DROP TABLE")
+    hits = search_everything(user=owner, q="'); DROP TABLE")
     assert [h.title for h in hits] == ["Robert'); DROP TABLE x;--"]
-    assert selectors.search(user=owner, q='" OR 1=1 --') == []
+    assert search_everything(user=owner, q='" OR 1=1 --') == []
 
 
 def test_company_rename_updates_contact_search(owner):
@@ -219,7 +220,7 @@ def test_company_rename_updates_contact_search(owner):
                                                         "company_id": company.id})
     services.company_update(actor=owner, company_id=company.id, version=1,
                             changes={"name": "Fresh Loaves"})
-    assert [h.id for h in selectors.search(user=owner, q="fresh loaves")
+    assert [h.id for h in search_everything(user=owner, q="fresh loaves")
             if h.type == "contact"] == [person.id]
 
 
@@ -274,16 +275,16 @@ def test_fuzzy_search_ignores_fragments_inside_other_names(owner):
     services.contact_create(actor=owner, data={"first_name": "Maria", "last_name": "Cruz"})
     margaret = services.contact_create(actor=owner, data={"first_name": "Margaret",
                                                           "last_name": "Hale"})
-    assert [h.id for h in selectors.search(user=owner, q="margret")] == [margaret.id]
-    assert [h.id for h in selectors.search(user=owner, q="marg")] == [margaret.id]
-    assert selectors.search(user=owner, q="xqzw") == []
+    assert [h.id for h in search_everything(user=owner, q="margret")] == [margaret.id]
+    assert [h.id for h in search_everything(user=owner, q="marg")] == [margaret.id]
+    assert search_everything(user=owner, q="xqzw") == []
 
 
 def test_name_similarity_scores():
-    assert selectors.name_similarity("mullr", "anna muller") >= 80
-    assert selectors.name_similarity("ana muller", "anna muller") >= 80
-    assert selectors.name_similarity("mar", "tamara baker") < 80
-    assert selectors.name_similarity("mary", "maria cruz") < 80
+    assert search.name_similarity("mullr", "anna muller") >= 80
+    assert search.name_similarity("ana muller", "anna muller") >= 80
+    assert search.name_similarity("mar", "tamara baker") < 80
+    assert search.name_similarity("mary", "maria cruz") < 80
 
 
 def test_typo_search_finds_the_person_among_hundreds_sharing_fragments(owner):
@@ -292,10 +293,10 @@ def test_typo_search_finds_the_person_among_hundreds_sharing_fragments(owner):
                                                    "last_name": "Gretton"})
     margaret = services.contact_create(actor=owner, data={"first_name": "Margaret",
                                                           "last_name": "Hale"})
-    assert [h.id for h in selectors.search(user=owner, q="margret hale")
+    assert [h.id for h in search_everything(user=owner, q="margret hale")
             if h.type == "contact"] == [margaret.id]
-    assert "margaret" in selectors.corrected_name_words("margret")[0]
-    assert selectors.corrected_name_words("al zzzzqq") == []
+    assert "margaret" in search.corrected_name_words("margret")[0]
+    assert search.corrected_name_words("al zzzzqq") == []
 
 
 SEARCH_CANDIDATES_FOR_TEST = 520

@@ -132,14 +132,15 @@ def test_list_and_360_query_counts_do_not_grow_with_rows(owner, web_as,
 
 def test_custom_field_settings_page(owner, sales_a, web_as):
     web = web_as(owner)
-    response = web.post("/settings/", {"object_type": "contact", "label": "Loyalty card",
-                                       "key": "bad key!", "field_type": "text"})
+    response = web.post("/settings/custom-fields/", {
+        "object_type": "contact", "label": "Loyalty card", "key": "bad key!",
+        "field_type": "text"})
     assert response.status_code == 422
     assert "must start with a letter" in response.content.decode()
-    web.post("/settings/", {"object_type": "contact", "label": "Loyalty card",
+    web.post("/settings/custom-fields/", {"object_type": "contact", "label": "Loyalty card",
                             "key": "loyalty_card", "field_type": "text"})
     assert "Loyalty card" in web.get("/contacts/new/").content.decode()
-    assert web_as(sales_a).post("/settings/", {"object_type": "contact", "label": "X",
+    assert web_as(sales_a).post("/settings/custom-fields/", {"object_type": "contact", "label": "X",
                                                "key": "x", "field_type": "text"}
                                 ).status_code == 403
 
@@ -210,10 +211,10 @@ def test_settings_page_edits_a_custom_field(owner, web_as):
     from rapport.contacts.models import CustomFieldDefinition
 
     web = web_as(owner)
-    web.post("/settings/", {"object_type": "contact", "label": "Diet", "key": "diet",
+    web.post("/settings/custom-fields/", {"object_type": "contact", "label": "Diet", "key": "diet",
                             "field_type": "choice", "choices": "vegan"})
     field = CustomFieldDefinition.objects.get(key="diet")
-    assert 'aria-label="Choices of diet"' in web.get("/settings/").content.decode()
+    assert 'aria-label="Choices of diet"' in web.get("/settings/custom-fields/").content.decode()
     web.post(f"/settings/custom-fields/{field.id}/edit/", {
         "version": "1", "label": "Dietary needs", "choices": "vegan, halal", "required": "on"})
     field.refresh_from_db()

@@ -6,11 +6,12 @@ import pytest
 from django.db import connection
 
 from rapport.accounts.models import User
-from rapport.contacts import selectors
 from rapport.contacts.models import Company, Contact, ContactTag
-from rapport.contacts.services import build_search_text, contact_snapshot
+from rapport.contacts.search import build_search_text
+from rapport.contacts.services import contact_snapshot
 from rapport.core.events import verify_chain
 from rapport.core.models import AuditHead, Event
+from rapport.core.search import search_everything
 from rapport.core.validation import normalise_email, normalise_phone
 from rapport.dataio import seed as seeding
 from rapport.dataio.seed import seed_run
@@ -85,13 +86,13 @@ def test_seeded_rows_match_what_the_services_write(seeded):
 def test_seeded_people_are_searchable(seeded):
     owner = User.objects.get(role="owner")
     person = Contact.objects.exclude(phones=[]).order_by("id")[5]
-    hits = selectors.search(user=owner, q=person.last_name)
+    hits = search_everything(user=owner, q=person.last_name)
     assert person.id in {h.id for h in hits if h.type == "contact"} or len(hits) >= 20
     by_email = Contact.objects.exclude(primary_email="").order_by("id")[3]
-    assert by_email.id in {h.id for h in selectors.search(user=owner, q=by_email.primary_email)}
+    assert by_email.id in {h.id for h in search_everything(user=owner, q=by_email.primary_email)}
     digits = person.phones[0][2:]  # national number, without +1
     formatted = f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
-    assert person.id in {h.id for h in selectors.search(user=owner, q=formatted)}
+    assert person.id in {h.id for h in search_everything(user=owner, q=formatted)}
 
 
 def test_seed_is_deterministic_for_a_seed():
@@ -135,12 +136,12 @@ def test_bulk_path_rebuilds_indexes_and_search(db):
     assert _index_names() == before
     owner = User.objects.get(role="owner")
     person = Contact.objects.order_by("id")[10]
-    assert person.id in {h.id for h in selectors.search(user=owner, q=person.full_name)}
+    assert person.id in {h.id for h in search_everything(user=owner, q=person.full_name)}
     # The search trigger works again for rows written afterwards.
     from rapport.contacts.services import contact_create
 
     added = contact_create(actor=owner, data={"first_name": "Quetzalia", "last_name": "Brandt"})
-    assert [h.id for h in selectors.search(user=owner, q="quetzalia")] == [added.id]
+    assert [h.id for h in search_everything(user=owner, q="quetzalia")] == [added.id]
     assert verify_chain().ok
 
 

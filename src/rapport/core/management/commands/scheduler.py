@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from rapport.core.tasks import PERIODIC
+from rapport.core.registry import periodic_jobs
 
 
 class Command(BaseCommand):
@@ -16,10 +16,10 @@ class Command(BaseCommand):
         last_run: dict[str, object] = {}
         while True:
             now = timezone.now()
-            for job, every in PERIODIC:
-                name = job.module_path
-                if name not in last_run or now - last_run[name] >= every:
-                    job.enqueue()
+            for job in periodic_jobs():
+                name = job.task.module_path
+                if name not in last_run or now - last_run[name] >= job.every:
+                    job.task.enqueue()
                     last_run[name] = now
                     self.stdout.write(f"{now:%Y-%m-%d %H:%M} enqueued {name}")
             if options["once"]:

@@ -1,0 +1,103 @@
+"""The shapes every write takes: one typed input per write, shared by the API, forms and services.
+
+An app's ``inputs.py`` declares, per write, one pydantic model built from these pieces. The API
+uses it as its request schema, the HTML form handler fills it from the posted form, and the
+service takes it (or a plain mapping, which it parses with :func:`parse`), so a field's type,
+limits and choices are declared once. Limits come from the model fields themselves
+(:func:`text_of` reads ``max_length``; choices are the model's ``TextChoices``).
+
+Text is checked once, here, for everything that stores it: control characters (NUL above all)
+and lone UTF-16 surrogates are refused with an error naming the field, since PostgreSQL cannot
+store them and nobody types them on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from django.db import models
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import ValidationError as PydanticValidationError
+
+from rapport.core.errors import ValidationFailed
+from rapport.core.validation import has_control_characters, has_lone_surrogates
+
+
+class Input(BaseModel):
+    """A write's input: unknown fields are errors, text is stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _plain_text(value: str) -> str:
+    if has_control_characters(value):
+        raise ValueError("contains control characters (such as NUL); remove them")
+    if has_lone_surrogates(value):
+        raise ValueError("contains a broken character (a lone UTF-16 surrogate)")
+    return value
+
+
+CleanText = Annotated[str, AfterValidator(_plain_text)]
+
+
+def text(max_length: int, *, min_length: int = 0) -> Any:
+    """Text of at most ``max_length`` characters, stripped, without control characters."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length,
+                                            min_length=min_length),
+                     AfterValidator(_plain_text)]
+
+
+def text_of(model: type[models.Model], field: str, *, min_length: int = 0) -> Any:
+    """Text limited as the model's column is (its ``max_length``)."""
+    limit = model._meta.get_field(field).max_length
+    if limit is None:
+        raise ValueError(f"{model.__name__}.{field} has no max_length; use text(n)")
+    return text(limit, min_length=min_length)
+
+
+def items(item: Any, max_items: int) -> Any:
+    """A list of at most ``max_items`` values of type ``item``."""
+    return Annotated[list[item], Field(max_length=max_items)]  # type: ignore[valid-type]
+
+
+def errors_of(error: PydanticValidationError, *,
+              skip: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """{"phones.0": ["... is not a valid phone number"]}: each error under the field it is
+    about, in the dotted form the API and the forms use."""
+    out: dict[str, list[str]] = {}
+    for item in error.errors():
+        loc = [str(part) for part in item.get("loc", ()) if part not in skip]
+        message = item.get("msg", "is not valid")
+        message = message.removeprefix("Value error, ")
+        if item.get("type") == "extra_forbidden":
+            message = "unknown field"
+        out.setdefault(".".join(loc) or "body", []).append(message)
+    return out
+
+
+def parse[M: BaseModel](shape: type[M], data: M | Mapping[str, Any]) -> M:
+    """``data`` as a ``shape``; a mapping is validated (ValidationFailed names each field)."""
+    if isinstance(data, shape):
+        return data
+    try:
+        return shape.model_validate(dict(data))
+    except PydanticValidationError as error:
+        raise ValidationFailed(errors_of(error)) from None
+
+
+def partial[M: BaseModel](shape: type[M], name: str) -> type[M]:
+    """The same fields, every one optional (None = leave as it is): the shape of a change."""
+    fields: dict[str, Any] = {
+        field_name: (info.rebuild_annotation() | None,
+                     Field(None, description=info.description))
+        for field_name, info in shape.model_fields.items()
+    }
+    return create_model(name, __base__=Input, __doc__=f"Changes to {shape.__name__}: only "
+                        "the fields given change.", **fields)  # type: ignore[call-overload]
+
+
+def with_version[M: BaseModel](shape: type[M], name: str) -> type[M]:
+    """``shape`` plus the ``version`` the caller last read (optimistic locking)."""
+    return create_model(name, __base__=shape, version=(int, Field(
+        ..., ge=1, description="the version you last read; a stale one gets 409")))
