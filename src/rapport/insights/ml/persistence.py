@@ -6,6 +6,7 @@ import pathlib
 from typing import Any
 
 import joblib
+from sklearn.utils.validation import check_is_fitted
 
 from rapport import __version__
 
@@ -13,7 +14,9 @@ FORMAT = 1
 
 
 def save_model(model: Any, path: str | pathlib.Path) -> pathlib.Path:
-    """Write ``model`` to ``path`` with Rapport's version and the storage format."""
+    """Write ``model`` to ``path`` with Rapport's version and the storage format; an unfitted
+    model raises :class:`~sklearn.exceptions.NotFittedError` (there is nothing to keep)."""
+    check_is_fitted(model)
     path = pathlib.Path(path)
     joblib.dump({"format": FORMAT, "rapport_version": __version__, "model": model}, path)
     return path
