@@ -590,7 +590,8 @@ class BinaryScorer(ClassifierMixin, VersionedEstimator):
 
     def predict(self, X: pd.DataFrame, threshold: float = 0.5) -> np.ndarray:
         """The outcome value (from ``classes_``) of each row: positive from ``threshold`` up."""
-        return self.classes_[(self.predict_proba(X)[:, 1] >= threshold).astype("int64")]
+        positive = self.predict_proba(X)[:, 1] >= threshold
+        return self.classes_[positive.astype("int64")]
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-column contributions in log-odds, plus a ``(base)`` column; rows sum to the raw

@@ -315,6 +315,7 @@ class LifetimeValue(DensityMixin, VersionedEstimator):
 
     def predict(self, summary: pd.DataFrame, days: float = 90) -> pd.DataFrame:
         """Table of expected orders in ``days``, probability alive and 12-month value."""
+        self._check_fitted()
         out = pd.DataFrame(index=summary.index)
         out[f"expected_orders_{int(days)}d"] = self.expected_purchases(summary, days)
         out["probability_alive"] = self.probability_alive(summary)
