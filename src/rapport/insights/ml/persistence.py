@@ -10,7 +10,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from rapport import __version__
 
-FORMAT = 1
+# 2: models are scikit-learn estimators stamped with model_version_; a format-1 file would load
+# as an unfitted model, so it is refused instead.
+FORMAT = 2
 
 
 def save_model(model: Any, path: str | pathlib.Path) -> pathlib.Path:

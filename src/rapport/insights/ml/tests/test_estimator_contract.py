@@ -521,3 +521,12 @@ def test_explain_returns_explanations_with_factors_and_the_model_version(cls, fi
         assert explanation.factors
         assert all(type(f) is Factor and f.text for f in explanation.factors)
     json.dumps([e.as_dict() for e in explanations])
+
+
+def test_model_files_of_the_previous_format_are_refused(fitted_models, tmp_path):
+    path = tmp_path / "old.joblib"
+    joblib.dump(
+        {"format": 1, "rapport_version": "0.1.0", "model": fitted_models[BinaryScorer]}, path
+    )
+    with pytest.raises(ValueError, match="not a Rapport model file of format 2"):
+        load_model(path)
