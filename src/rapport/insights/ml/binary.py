@@ -17,7 +17,6 @@ ratio for naive Bayes), which :meth:`BinaryScorer.explain` turns into sentences.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -25,16 +24,18 @@ from dataclasses import dataclass, field
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.naive_bayes import CategoricalNB
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from rapport import __version__
+from rapport.insights.ml.base import VersionedEstimator
 from rapport.insights.ml.errors import DataValidationError, InsufficientDataError
-from rapport.insights.ml.explain import logit_effects, top_factors
+from rapport.insights.ml.explain import Explanation, logit_effects, top_factors
 
 METHODS = ("naive_bayes", "logistic", "lightgbm")
 MISSING = "(missing)"
@@ -53,7 +54,7 @@ class _Column:
     levels: list[str] = field(default_factory=list)
     median: float = 0.0
     bin_edges: np.ndarray | None = None
-    text_model: object | None = None
+    text_model: _TextScore | None = None
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -138,7 +139,7 @@ class _Table:
                 column.levels = [str(v) for v in keep]
             else:
                 text = _as_text(frame[name]).fillna("").to_numpy()
-                column.text_model = _TextScore(random_state).fit(text, y)
+                column.text_model = _TextScore(random_state=random_state).fit(text, y)
             self.columns.append(column)
         if not self.columns:
             raise DataValidationError(
@@ -184,9 +185,11 @@ class _Table:
         for j, column in enumerate(self.columns):
             if column.kind == "categorical":
                 out[:, j] = self.codes(frame, column)
+            elif column.kind == "text" and fit_mode:
+                out[:, j] = column.text_model.oof_
             elif column.kind == "text":
                 text = _as_text(frame[column.name]).fillna("").to_numpy()
-                out[:, j] = column.text_model.logit(text, fit_mode)
+                out[:, j] = column.text_model.transform(text)[:, 0]
             else:
                 out[:, j] = self._numeric(frame[column.name], column.kind)
         out[~np.isfinite(out)] = np.nan
@@ -248,10 +251,14 @@ class _Table:
         return counts
 
 
-class _TextScore:
-    """Free text -> one number: a TF-IDF logistic regression's log-odds (out-of-fold at fit)."""
+class _TextScore(TransformerMixin, BaseEstimator):
+    """Free text -> one number: a TF-IDF logistic regression's log-odds.
 
-    def __init__(self, random_state: int):
+    Like scikit-learn's ``TargetEncoder``, ``fit_transform`` returns out-of-fold values (kept in
+    ``oof_``), so the scorer never learns from a text's own label.
+    """
+
+    def __init__(self, *, random_state: int | None = 0):
         self.random_state = random_state
 
     def fit(self, text: np.ndarray, y: np.ndarray) -> _TextScore:
@@ -263,10 +270,13 @@ class _TextScore:
         self.model_.fit(matrix, y)
         return self
 
-    def logit(self, text: np.ndarray, fit_mode: bool) -> np.ndarray:
-        if fit_mode and len(text) == len(self.oof_):
-            return self.oof_
-        return self.model_.decision_function(self.vectorizer_.transform(text))
+    def fit_transform(self, text: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return self.fit(text, y).oof_[:, None]
+
+    def transform(self, text: np.ndarray) -> np.ndarray:
+        """Log-odds of each text, shape (n, 1)."""
+        check_is_fitted(self)
+        return self.model_.decision_function(self.vectorizer_.transform(text))[:, None]
 
 
 # --------------------------------------------------------------------------- estimators
@@ -288,8 +298,11 @@ def _threads(dense: np.ndarray) -> int:
     return 2 if len(dense) >= 100_000 else 1
 
 
-class BinaryScorer:
+class BinaryScorer(ClassifierMixin, VersionedEstimator):
     """Scores how likely the positive outcome is (conversion, win, churn) and says why.
+
+    ``classes_`` holds the [negative, positive] outcome values as they appear in ``y``; the
+    columns of ``predict_proba`` follow it.
 
     Parameters
     ----------
@@ -305,6 +318,8 @@ class BinaryScorer:
     cv: folds used for choosing the method and for the reported metrics.
     random_state: seed for folds and LightGBM.
     """
+
+    _model_kind = "binary"
 
     def __init__(
         self,
@@ -357,7 +372,7 @@ class BinaryScorer:
                 f"{self.min_per_class} {self.negative_name} {self.entity_name}"
             )
         self.positive_label_ = positive
-        self.classes_ = np.array([0, 1])
+        self.classes_ = np.asarray([next(v for v in values if v != positive), positive])
         return (present == positive).to_numpy(dtype="int64")
 
     def _check_counts(self, y: np.ndarray) -> None:
@@ -515,11 +530,10 @@ class BinaryScorer:
         self.importance_ = dict(
             zip(self.table_.names, np.abs(contributions).mean(axis=0).tolist(), strict=True)
         )
-        self._directions = self._learn_directions(X, dense, contributions)
+        self.directions_ = self._learn_directions(X, dense, contributions)
         self.n_train_ = len(labels)
         self.n_positive_ = int(labels.sum())
-        self.trained_at_ = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.model_version_ = f"binary-{self.method_}-{self.trained_at_}-rapport{__version__}"
+        self._stamp_version(self.method_)
         return self
 
     def _learn_directions(self, X, dense, contributions) -> dict[str, str]:
@@ -555,10 +569,6 @@ class BinaryScorer:
                     )
         return words
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise RuntimeError("this BinaryScorer is not fitted yet; call fit first")
-
     def _prepare(self, X: pd.DataFrame) -> np.ndarray:
         self._check_fitted()
         if not isinstance(X, pd.DataFrame):
@@ -579,7 +589,9 @@ class BinaryScorer:
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame, threshold: float = 0.5) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= threshold).astype("int64")
+        """The outcome value (from ``classes_``) of each row: positive from ``threshold`` up."""
+        positive = self.predict_proba(X)[:, 1] >= threshold
+        return self.classes_[positive.astype("int64")]
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-column contributions in log-odds, plus a ``(base)`` column; rows sum to the raw
@@ -590,8 +602,8 @@ class BinaryScorer:
         frame["(base)"] = base
         return frame
 
-    def explain(self, X: pd.DataFrame, k: int = 3) -> list[dict]:
-        """Each row's score and its ``k`` strongest factors in words."""
+    def explain(self, X: pd.DataFrame, k: int = 3) -> list[Explanation]:
+        """Each row's score and its ``k`` strongest factors in words (subject: X's index)."""
         dense = self._prepare(X)
         values, base = self._contributions_one(self.method_, self.model_, dense)
         raw = values.sum(axis=1) + base
@@ -609,13 +621,13 @@ class BinaryScorer:
                 if column.kind == "numeric":
                     value = dense[i, j]
                 shown.append(value)
-            factors = top_factors(names, shown, effects, k=k, unit=self.effect_unit)
             out.append(
-                {
-                    "score": float(self._calibrate(np.array([raw[i]]))[0]),
-                    "factors": [f.as_dict() for f in factors],
-                    "model_version": self.model_version_,
-                }
+                Explanation(
+                    subject=X.index[i],
+                    score=float(self._calibrate(np.array([raw[i]]))[0]),
+                    factors=tuple(top_factors(names, shown, effects, k=k, unit=self.effect_unit)),
+                    model_version=self.model_version_,
+                )
             )
         return out
 
@@ -624,7 +636,7 @@ class BinaryScorer:
         self._check_fitted()
         ranked = sorted(self.importance_.items(), key=lambda item: -item[1])[:k]
         return [
-            {"feature": name, "importance": round(value, 4), "text": self._directions[name]}
+            {"feature": name, "importance": round(value, 4), "text": self.directions_[name]}
             for name, value in ranked
         ]
 

@@ -8,16 +8,26 @@ comes after the point they describe.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
+from rapport.insights.ml.base import VersionedEstimator
 from rapport.insights.ml.binary import BinaryScorer
 from rapport.insights.ml.errors import InsufficientDataError
+from rapport.insights.ml.explain import Explanation
 from rapport.insights.ml.features import clean_orders, customer_features
 
 
-class ChurnModel:
-    """Binary scorer on order/event features; positive outcome = churned (no order)."""
+class ChurnModel(VersionedEstimator):
+    """Binary scorer on order/event features; positive outcome = churned (no order).
+
+    Not a scikit-learn classifier: it reads order lines and scores customers, so its
+    predictions do not line up with the rows it is given (see :mod:`rapport.insights.ml.base`).
+    """
+
+    _model_kind = "churn"
 
     def __init__(
         self,
@@ -72,7 +82,7 @@ class ChurnModel:
         self.training_cutoff_ = cutoff
         self.as_of_ = cutoff + pd.Timedelta(days=self.horizon_days)
         self.method_ = self.scorer_.method_
-        self.model_version_ = self.scorer_.model_version_.replace("binary-", "churn-", 1)
+        self._stamp_version(self.method_)
         return self
 
     def features(self, orders, events=None, *, as_of=None) -> pd.DataFrame:
@@ -88,24 +98,22 @@ class ChurnModel:
             self.scorer_.predict_proba(features)[:, 1], index=features.index, name="churn_risk"
         )
 
-    def explain(self, orders, events=None, *, as_of=None, k: int = 3) -> dict:
-        """Customer id -> risk, top factors ("no order in 94 days: +31% risk"), model version."""
+    def explain(self, orders, events=None, *, as_of=None, k: int = 3) -> list[Explanation]:
+        """Each customer's risk and top factors ("no order in 94 days: +31% risk");
+        the subject is the customer id."""
         self._check_fitted()
         features = self.features(orders, events, as_of=as_of)
-        explained = self.scorer_.explain(features, k=k)
-        for item in explained:
-            item["model_version"] = self.model_version_
-        return dict(zip(features.index, explained, strict=True))
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "scorer_"):
-            raise RuntimeError("this ChurnModel is not fitted yet; call fit first")
+        return [
+            dataclasses.replace(explanation, model_version=self.model_version_)
+            for explanation in self.scorer_.explain(features, k=k)
+        ]
 
     def summary(self) -> dict:
         self._check_fitted()
         summary = self.scorer_.summary()
         summary.update(
             model_version=self.model_version_,
+            trained_at=self.trained_at_,
             horizon_days=self.horizon_days,
             training_cutoff=str(self.training_cutoff_.date()),
             label_window_end=str(self.as_of_.date()),

@@ -10,15 +10,16 @@ log-likelihood are computed here (the first so pandas 3 is not an issue, the sec
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
+from sklearn.base import DensityMixin
 
-from rapport import __version__
+from rapport.insights.ml.base import VersionedEstimator
 from rapport.insights.ml.errors import DataValidationError, InsufficientDataError
+from rapport.insights.ml.explain import Explanation, Factor
 
 DAYS_PER_UNIT = {"D": 1.0, "W": 7.0}
 SUMMARY_COLUMNS = ("frequency", "recency", "T")
@@ -140,8 +141,12 @@ def bgnbd_log_likelihood(params, frequency, recency, T) -> float:
     return float(np.sum(a1 + a2 + np.logaddexp(a3, a4)))
 
 
-class LifetimeValue:
+class LifetimeValue(DensityMixin, VersionedEstimator):
     """Expected orders, probability of still being a customer, and expected value.
+
+    A density estimator in scikit-learn's terms: BG/NBD is a probability model of each
+    customer's purchases, and :meth:`score` is the mean log-likelihood of a summary under it.
+    The fits are deterministic, so there is no ``random_state``.
 
     Parameters
     ----------
@@ -151,8 +156,9 @@ class LifetimeValue:
     min_customers, min_repeat_customers: fewest customers, and customers with a repeat
         purchase, before the model refuses.
     discount_rate: monthly discount rate for the expected value.
-    random_state: unused (the fits are deterministic); kept for a uniform interface.
     """
+
+    _model_kind = "clv"
 
     def __init__(
         self,
@@ -162,14 +168,12 @@ class LifetimeValue:
         min_customers: int = 50,
         min_repeat_customers: int = 20,
         discount_rate: float = 0.01,
-        random_state: int = 0,
     ):
         self.unit = unit
         self.penalizer = penalizer
         self.min_customers = min_customers
         self.min_repeat_customers = min_repeat_customers
         self.discount_rate = discount_rate
-        self.random_state = random_state
 
     @staticmethod
     def _columns(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -193,8 +197,8 @@ class LifetimeValue:
             raise DataValidationError("customers without repeat purchases must have recency 0")
         return x, t_x, T
 
-    def fit(self, summary: pd.DataFrame) -> LifetimeValue:
-        """Fit on a per-customer summary (see :func:`rfm_summary`)."""
+    def fit(self, summary: pd.DataFrame, y=None) -> LifetimeValue:
+        """Fit on a per-customer summary (see :func:`rfm_summary`); ``y`` is ignored."""
         if self.unit not in DAYS_PER_UNIT:
             raise ValueError(f"unit must be one of {sorted(DAYS_PER_UNIT)}; got {self.unit!r}")
         x, t_x, T = self._columns(summary)
@@ -224,8 +228,7 @@ class LifetimeValue:
             self._fit_spend(summary, x, gamma_gamma, convergence_error)
         self.n_customers_ = len(x)
         self.n_repeat_customers_ = repeaters
-        self.trained_at_ = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.model_version_ = f"clv-bgnbd-{self.trained_at_}-rapport{__version__}"
+        self._stamp_version("bgnbd")
         return self
 
     def _fit_spend(self, summary, x, gamma_gamma, convergence_error) -> None:
@@ -253,9 +256,12 @@ class LifetimeValue:
 
     # ---- predictions
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise RuntimeError("this LifetimeValue is not fitted yet; call fit first")
+    def score(self, summary: pd.DataFrame, y=None) -> float:
+        """Mean BG/NBD log-likelihood per customer of ``summary`` (higher fits better)."""
+        self._check_fitted()
+        x, t_x, T = self._columns(summary)
+        params = [self.params_[k] for k in ("r", "alpha", "a", "b")]
+        return bgnbd_log_likelihood(params, x, t_x, T) / len(x)
 
     def _bgf(self):
         beta_geo, _, _ = _import_lifetimes()
@@ -309,6 +315,7 @@ class LifetimeValue:
 
     def predict(self, summary: pd.DataFrame, days: float = 90) -> pd.DataFrame:
         """Table of expected orders in ``days``, probability alive and 12-month value."""
+        self._check_fitted()
         out = pd.DataFrame(index=summary.index)
         out[f"expected_orders_{int(days)}d"] = self.expected_purchases(summary, days)
         out["probability_alive"] = self.probability_alive(summary)
@@ -316,28 +323,42 @@ class LifetimeValue:
             out["expected_value_12m"] = self.expected_value(summary, 12)
         return out
 
-    def explain(self, summary: pd.DataFrame, days: float = 90) -> list[dict]:
-        """Each customer's figures and the facts behind them, in words."""
+    def explain(self, summary: pd.DataFrame, days: float = 90) -> list[Explanation]:
+        """Each customer's expected orders in ``days`` (the score), probability alive and
+        12-month value (details), and the facts behind them in words."""
         predicted = self.predict(summary, days)
         x, t_x, T = self._columns(summary)
         unit_days = DAYS_PER_UNIT[self.unit]
         out = []
         for i in range(len(summary)):
             since_last = (T[i] - t_x[i]) * unit_days
-            alive = predicted["probability_alive"].iloc[i]
-            factors = [
-                f"{int(x[i])} repeat orders in {T[i] * unit_days:.0f} days as a customer",
-                f"no order in {since_last:.0f} days: {alive:.0%} chance still a customer",
-            ]
-            record = {
-                "expected_orders": float(predicted.iloc[i, 0]),
-                "probability_alive": float(alive),
-                "factors": factors,
-                "model_version": self.model_version_,
-            }
+            alive = float(predicted["probability_alive"].iloc[i])
+            factors = (
+                Factor(
+                    "frequency",
+                    int(x[i]),
+                    None,
+                    f"{int(x[i])} repeat orders in {T[i] * unit_days:.0f} days as a customer",
+                ),
+                Factor(
+                    "recency_days",
+                    float(since_last),
+                    None,
+                    f"no order in {since_last:.0f} days: {alive:.0%} chance still a customer",
+                ),
+            )
+            details = {"probability_alive": alive}
             if "expected_value_12m" in predicted:
-                record["expected_value_12m"] = float(predicted["expected_value_12m"].iloc[i])
-            out.append(record)
+                details["expected_value_12m"] = float(predicted["expected_value_12m"].iloc[i])
+            out.append(
+                Explanation(
+                    subject=summary.index[i],
+                    score=float(predicted.iloc[i, 0]),
+                    factors=factors,
+                    model_version=self.model_version_,
+                    details=details,
+                )
+            )
         return out
 
     def summary(self) -> dict:

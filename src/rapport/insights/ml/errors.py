@@ -1,4 +1,13 @@
-"""Errors the models raise instead of guessing."""
+"""Errors the models raise instead of guessing.
+
+A model used before ``fit`` raises scikit-learn's own
+:class:`~sklearn.exceptions.NotFittedError` (a ``ValueError``), re-exported here so callers
+find every model error in one place.
+"""
+
+from sklearn.exceptions import NotFittedError
+
+__all__ = ["DataValidationError", "InsufficientDataError", "NotFittedError"]
 
 
 class InsufficientDataError(ValueError):

@@ -1,14 +1,17 @@
-"""Wording shared by every model's ``explain``: factor sentences a shop owner understands.
+"""What every model's ``explain`` returns, and the wording its factor sentences share.
 
-A factor is one input that pushed a prediction up or down, e.g. "no order in 94 days: +31% risk".
-The effect is in percentage points of the predicted probability (or in the model's own unit for
+Every ``explain`` returns a list of :class:`Explanation`: one prediction (its score, label and
+other figures), the model version that made it, and its strongest :class:`Factor` s. A factor is
+one input that pushed the prediction up or down, e.g. "no order in 94 days: +31% risk". The
+effect is in percentage points of the predicted probability (or in the model's own unit for
 non-probability outputs), so factors of one prediction can be compared with each other.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,12 +41,20 @@ PHRASES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Factor:
-    """One input's push on one prediction."""
+    """One input's push on one prediction.
+
+    ``effect``: change of the outcome this input causes, in percentage points of a probability
+    (positive = more likely) or the model's own unit; None when the model does not split its
+    prediction into per-input effects (the sentence then states a fact behind the figure).
+    ``weight``: what the factors were ranked by, when that is not the effect (the text
+    classifier ranks words by how much they widen the chosen label's lead).
+    """
 
     feature: str
     value: object
-    effect: float  # percentage points of the outcome (positive = more likely)
+    effect: float | None
     text: str
+    weight: float | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -51,6 +62,39 @@ class Factor:
             "value": _plain(self.value),
             "effect": self.effect,
             "text": self.text,
+            "weight": self.weight,
+        }
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One prediction and why, in words a shop owner understands; what every ``explain`` returns.
+
+    ``subject``: what was explained: the row's index label, a customer id, the text itself or a
+    series id. ``score``: the headline figure: a probability (binary scorer, churn), the
+    confidence in ``label`` (text classifier), a sentiment in [-1, 1], expected orders (lifetime
+    value) or the mean forecast (forecaster). ``factors``: the strongest reasons, strongest first.
+    ``model_version``: the ``model_version_`` of the model that made the prediction.
+    ``label``: the predicted class or the method chosen, where there is one. ``details``: other
+    figures of the same prediction (e.g. ``probability_alive``).
+    """
+
+    subject: object
+    score: float
+    factors: tuple[Factor, ...]
+    model_version: str
+    label: str | None = None
+    details: Mapping[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """Plain JSON-ready values."""
+        return {
+            "subject": _plain(self.subject),
+            "score": self.score,
+            "label": self.label,
+            "factors": [factor.as_dict() for factor in self.factors],
+            "model_version": self.model_version,
+            "details": {key: _plain(value) for key, value in self.details.items()},
         }
 
 
@@ -132,3 +176,12 @@ def top_factors(
         )
         for i in order
     ]
+
+
+def strongest(factors: Iterable[Factor], k: int) -> tuple[Factor, ...]:
+    """The ``k`` factors of largest size (``weight`` where given, else ``effect``), in order."""
+
+    def size(factor: Factor) -> float:
+        return abs(factor.weight if factor.weight is not None else factor.effect or 0.0)
+
+    return tuple(sorted(factors, key=size, reverse=True)[:k])

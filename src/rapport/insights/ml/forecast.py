@@ -23,7 +23,6 @@ for a series is dropped for that series.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 import warnings
@@ -33,8 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from rapport import __version__
+from rapport.insights.ml.base import VersionedEstimator
 from rapport.insights.ml.errors import DataValidationError, InsufficientDataError
+from rapport.insights.ml.explain import Explanation, Factor
 from rapport.insights.ml.metrics import smape
 
 # statsforecast compiles its models with numba; caching the compiled code on disk makes the first
@@ -115,8 +115,10 @@ def wide_to_long(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-class Forecaster:
+class Forecaster(VersionedEstimator):
     """Forecast many series, choosing a method per series by rolling-origin backtest.
+
+    The methods are deterministic, so there is no ``random_state``.
 
     Parameters
     ----------
@@ -132,8 +134,9 @@ class Forecaster:
     arima_search : "full" (statsforecast's default stepwise search) or "fast" (orders up to 2,
         approximate fit while searching: about 3x faster, less accurate; for big catalogues).
     n_jobs : processes for statsforecast (-1: all cores).
-    random_state : accepted for a uniform interface; these methods are deterministic.
     """
+
+    _model_kind = "forecast"
 
     def __init__(
         self,
@@ -147,7 +150,6 @@ class Forecaster:
         selection_margin: float = 0.1,
         arima_search: str = "full",
         n_jobs: int = 1,
-        random_state: int | None = 0,
     ):
         self.horizon = horizon
         self.season_length = season_length
@@ -158,7 +160,6 @@ class Forecaster:
         self.selection_margin = selection_margin
         self.arima_search = arima_search
         self.n_jobs = n_jobs
-        self.random_state = random_state
 
     # -- input -----------------------------------------------------------------------------------
 
@@ -273,8 +274,7 @@ class Forecaster:
         self.n_series_ = len(series)
         self.n_observations_ = int(sum(len(g) for g in series.values()))
         self.fit_seconds_ = time.perf_counter() - started
-        self.fitted_at_ = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.version_ = __version__
+        self._stamp_version()
         return self
 
     def _profile(self, y: np.ndarray, filled: int) -> dict:
@@ -395,10 +395,6 @@ class Forecaster:
         return choice
 
     # -- forecasting -----------------------------------------------------------------------------
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "choice_"):
-            raise DataValidationError("this Forecaster is not fitted yet; call fit first")
 
     def _future_times(self, last, h: int):
         if isinstance(last, pd.Timestamp):
@@ -540,8 +536,8 @@ class Forecaster:
         return {
             "model": "Forecaster",
             "method": "per-series choice by rolling-origin backtest (mean absolute error)",
-            "version": self.version_,
-            "fitted_at": self.fitted_at_,
+            "model_version": self.model_version_,
+            "trained_at": self.trained_at_,
             "n_series": self.n_series_,
             "n_observations": self.n_observations_,
             "horizon": self.horizon,
@@ -562,21 +558,35 @@ class Forecaster:
             },
         }
 
-    def explain(self, ids=None, h: int | None = None) -> dict[str, str]:
-        """In words, per series: why its method was chosen and where the forecast is heading."""
+    def explain(self, ids=None, h: int | None = None) -> list[Explanation]:
+        """Per series (the subject): the mean forecast (the score), the chosen method (the
+        label), and two sentences: why that method, and where the forecast is heading."""
         self._check_fitted()
         ids = list(self.series_) if ids is None else [str(i) for i in ids]
         forecasts = self.forecast(h, ids=ids)
-        texts = {}
+        explanations = []
         for series_id in ids:
             profile = self.profile_.loc[series_id]
             method = self.choice_[series_id]
-            texts[series_id] = (
-                self._why(series_id, profile, method)
-                + " "
-                + self._trend(series_id, forecasts[forecasts["unique_id"] == series_id])
+            history = self.series_[series_id]["y"].to_numpy()
+            ahead = forecasts.loc[forecasts["unique_id"] == series_id, "forecast"].to_numpy()
+            recent = float(np.mean(history[-len(ahead) :]))
+            change = float(ahead.mean()) / recent - 1 if recent != 0 else None
+            factors = (
+                Factor("method", method, None, self._why(series_id, profile, method)),
+                Factor("trend", change, change, self._trend(ahead, recent, change)),
             )
-        return texts
+            explanations.append(
+                Explanation(
+                    subject=series_id,
+                    score=float(ahead.mean()),
+                    factors=factors,
+                    model_version=self.model_version_,
+                    label=method,
+                    details={"kind": profile["kind"], "recent_average": recent},
+                )
+            )
+        return explanations
 
     def _why(self, series_id: str, profile, method: str) -> str:
         name = DESCRIPTIONS[method]
@@ -621,14 +631,12 @@ class Forecaster:
                 sentence += f", {_percent(gap)} below the next best ({DESCRIPTIONS[other]})"
         return prefix + sentence + "."
 
-    def _trend(self, series_id: str, forecast: pd.DataFrame) -> str:
-        history = self.series_[series_id]["y"].to_numpy()
-        h = len(forecast)
-        recent = float(np.mean(history[-h:]))
-        ahead = float(forecast["forecast"].mean())
-        if recent == 0:
+    @staticmethod
+    def _trend(ahead: np.ndarray, recent: float, change: float | None) -> str:
+        """The forecast's average against the same number of last values, in words."""
+        h, ahead = len(ahead), float(ahead.mean())
+        if change is None:
             return f"The next {h} periods average {ahead:,.2f}, after a recent average of 0."
-        change = ahead / recent - 1
         direction = "flat" if abs(change) < 0.02 else ("rising" if change > 0 else "falling")
         return (
             f"The next {h} periods average {ahead:,.2f}, {_percent(abs(change))} "

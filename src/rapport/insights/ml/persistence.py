@@ -6,14 +6,19 @@ import pathlib
 from typing import Any
 
 import joblib
+from sklearn.utils.validation import check_is_fitted
 
 from rapport import __version__
 
-FORMAT = 1
+# 2: models are scikit-learn estimators stamped with model_version_; a format-1 file would load
+# as an unfitted model, so it is refused instead.
+FORMAT = 2
 
 
 def save_model(model: Any, path: str | pathlib.Path) -> pathlib.Path:
-    """Write ``model`` to ``path`` with Rapport's version and the storage format."""
+    """Write ``model`` to ``path`` with Rapport's version and the storage format; an unfitted
+    model raises :class:`~sklearn.exceptions.NotFittedError` (there is nothing to keep)."""
+    check_is_fitted(model)
     path = pathlib.Path(path)
     joblib.dump({"format": FORMAT, "rapport_version": __version__, "model": model}, path)
     return path

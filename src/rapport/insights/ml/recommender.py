@@ -11,23 +11,26 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from rapport.insights.ml.base import VersionedEstimator
 from rapport.insights.ml.errors import InsufficientDataError
 from rapport.insights.ml.features import clean_orders
 
 
-class ItemRecommender:
-    """Parameters
+class ItemRecommender(VersionedEstimator):
+    """Products to suggest, each with its reason. Deterministic, so there is no ``random_state``.
+
+    Parameters
     ----------
     recent_days: products a customer bought within this many days of their last order are
         not recommended to them again.
     min_together: fewest shared customers for two products to count as related.
-    random_state: unused (deterministic); kept for a uniform interface.
     """
 
-    def __init__(self, *, recent_days: int = 30, min_together: int = 2, random_state: int = 0):
+    _model_kind = "recommender"
+
+    def __init__(self, *, recent_days: int = 30, min_together: int = 2):
         self.recent_days = recent_days
         self.min_together = min_together
-        self.random_state = random_state
 
     def fit(self, orders: pd.DataFrame, segments: pd.Series | None = None) -> ItemRecommender:
         """``segments``: optional customer id -> segment name, for cold-start popularity."""
@@ -75,11 +78,8 @@ class ItemRecommender:
                 rows = np.flatnonzero((seg == name).to_numpy())
                 popular = np.asarray(bought[rows].sum(axis=0)).ravel()
                 self.segment_popular_[name] = popular
+        self._stamp_version("cosine")
         return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "similarity_"):
-            raise RuntimeError("this ItemRecommender is not fitted yet; call fit first")
 
     def also_bought(self, product, k: int = 5) -> list[dict]:
         """Products most often bought by the same customers; empty for an unknown product."""

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
+from rapport.insights.ml.base import VersionedEstimator
 from rapport.insights.ml.errors import DataValidationError, InsufficientDataError
 from rapport.insights.ml.features import order_features
 
@@ -76,8 +78,13 @@ def rfm_segments(orders: pd.DataFrame, cutoff) -> pd.DataFrame:
     return out
 
 
-class BehaviourClusters:
-    """K-means on scaled (log for skewed counts and money) features, k chosen by silhouette."""
+class BehaviourClusters(ClusterMixin, VersionedEstimator):
+    """K-means on scaled (log for skewed counts and money) features, k chosen by silhouette.
+
+    ``random_state`` seeds k-means and the sample the silhouettes are measured on.
+    """
+
+    _model_kind = "clusters"
 
     def __init__(
         self, *, k_min: int = 2, k_max: int = 8, sample_size: int = 5000, random_state: int = 0
@@ -94,7 +101,8 @@ class BehaviourClusters:
         values[:, self.logged_] = np.log1p(np.clip(values[:, self.logged_], 0, None))
         return self.scaler_.transform(np.nan_to_num(values))
 
-    def fit(self, features: pd.DataFrame) -> BehaviourClusters:
+    def fit(self, features: pd.DataFrame, y=None) -> BehaviourClusters:
+        """Cluster customers on the numeric columns of ``features`` that vary; ``y`` is ignored."""
         numeric = features.apply(pd.to_numeric, errors="coerce")
         usable = [c for c in numeric.columns if numeric[c].notna().any() and numeric[c].std() > 0]
         if not usable:
@@ -126,6 +134,7 @@ class BehaviourClusters:
         self.labels_ = self.model_.labels_
         self.sizes_ = np.bincount(self.labels_, minlength=self.k_).tolist()
         self.descriptions_ = self._describe(matrix)
+        self._stamp_version("kmeans")
         return self
 
     def _describe(self, matrix: np.ndarray) -> list[str]:
@@ -147,16 +156,19 @@ class BehaviourClusters:
         return out
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
-        if not hasattr(self, "model_"):
-            raise RuntimeError("this BehaviourClusters is not fitted yet; call fit first")
+        """The cluster of each customer (row of ``features``)."""
+        self._check_fitted()
         missing = [c for c in self.columns_ if c not in features.columns]
         if missing:
             raise DataValidationError(f"missing column(s) the clusters were built on: {missing}")
         return self.model_.predict(self._matrix(features))
 
     def summary(self) -> dict:
+        self._check_fitted()
         return {
             "method": "k-means, k by silhouette",
+            "model_version": self.model_version_,
+            "trained_at": self.trained_at_,
             "k": self.k_,
             "silhouettes": dict(self.silhouettes_),
             "sizes": list(self.sizes_),

@@ -10,17 +10,17 @@ VADER knows English only: on other languages without the business's own model, s
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 
 import numpy as np
+from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold
 
-from rapport import __version__
+from rapport.insights.ml.base import VersionedEstimator
 from rapport.insights.ml.errors import DataValidationError
-from rapport.insights.ml.explain import Factor
+from rapport.insights.ml.explain import Explanation, Factor, strongest
 from rapport.insights.ml.text import TextClassifier, clean_texts
 
 POSITIVE, NEGATIVE, NEUTRAL = "positive", "negative", "neutral"
@@ -94,8 +94,11 @@ def vader_labels(scores: np.ndarray, with_neutral: bool, threshold: float = 0.05
     return np.where(scores >= 0, POSITIVE, NEGATIVE)
 
 
-class SentimentAnalyzer:
+class SentimentAnalyzer(ClassifierMixin, VersionedEstimator):
     """VADER, or the business's own text classifier when its labelled feedback supports one.
+
+    ``classes_`` are the labels :meth:`predict` can return; :meth:`polarity` gives the
+    sentiment as a number in [-1, 1] (``score`` is scikit-learn's accuracy on labelled texts).
 
     Parameters
     ----------
@@ -104,6 +107,8 @@ class SentimentAnalyzer:
     cv_folds : folds of the cross-validation comparing the own model with VADER.
     random_state : seed of the folds and the text classifier.
     """
+
+    _model_kind = "sentiment"
 
     def __init__(
         self,
@@ -125,7 +130,7 @@ class SentimentAnalyzer:
         """Without labels: VADER. With labels: try an own model and keep the better one."""
         self.method_ = "vader"
         self.model_ = None
-        self.labels_ = (POSITIVE, NEGATIVE, NEUTRAL)
+        seen = (POSITIVE, NEGATIVE, NEUTRAL)
         self.n_train_ = 0
         self.cv_scores_: dict[str, dict[str, float]] = {}
         self.reason_ = "no labelled feedback given: VADER (English lexicon)"
@@ -139,7 +144,7 @@ class SentimentAnalyzer:
             y = normalise_labels([labels[i] for i in keep])
             self.n_train_ = len(texts)
             names, counts = np.unique(y, return_counts=True)
-            self.labels_ = tuple(str(n) for n in names)
+            seen = tuple(str(n) for n in names)
             short = [f"{n} has {c}" for n, c in zip(names, counts, strict=True)]
             short = [s for s, c in zip(short, counts, strict=True) if c < self.min_per_label]
             if names.size < 2:
@@ -154,12 +159,16 @@ class SentimentAnalyzer:
                     + ": VADER used"
                 )
             else:
-                self._choose(texts, y, int(counts.min()))
-        self.fitted_at_ = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.version_ = __version__
+                self._choose(texts, y, int(counts.min()), with_neutral=NEUTRAL in seen)
+        if self.model_ is not None:
+            self.classes_ = self.model_.classes_
+        else:  # VADER tells neutral apart only when the labelled feedback has neutral texts
+            vader = (NEGATIVE, NEUTRAL, POSITIVE) if NEUTRAL in seen else (NEGATIVE, POSITIVE)
+            self.classes_ = np.asarray(vader, dtype=object)
+        self._stamp_version(self.method_)
         return self
 
-    def _choose(self, texts: list[str], y: np.ndarray, smallest: int) -> None:
+    def _choose(self, texts: list[str], y: np.ndarray, smallest: int, with_neutral: bool) -> None:
         folds = max(2, min(self.cv_folds, smallest))
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
         texts_array = np.asarray(texts, dtype=object)
@@ -167,7 +176,6 @@ class SentimentAnalyzer:
         for train, test in splitter.split(texts_array, y):
             model = self._classifier().fit(list(texts_array[train]), y[train])
             own[test] = model.predict(list(texts_array[test]))
-        with_neutral = NEUTRAL in self.labels_
         vader = vader_labels(vader_scores(texts), with_neutral, self.neutral_threshold)
         self.cv_scores_ = {
             name: {
@@ -191,11 +199,7 @@ class SentimentAnalyzer:
                 f"{own_accuracy:.0%} in {folds}-fold cross-validation"
             )
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "method_"):
-            raise DataValidationError("this SentimentAnalyzer is not fitted yet; call fit first")
-
-    def score(self, texts) -> np.ndarray:
+    def polarity(self, texts) -> np.ndarray:
         """Sentiment in [-1, 1]: VADER's compound, or P(positive) - P(negative) of the own model."""
         self._check_fitted()
         texts = clean_texts(texts)
@@ -215,18 +219,19 @@ class SentimentAnalyzer:
         texts = clean_texts(texts)
         if self.method_ == "vader":
             return vader_labels(
-                vader_scores(texts), NEUTRAL in self.labels_, self.neutral_threshold
+                vader_scores(texts), NEUTRAL in self.classes_, self.neutral_threshold
             )
         return self.model_.predict(texts)
 
-    def explain(self, texts, k: int = 3) -> list[dict]:
-        """Each text's score and label with the words that moved it the most."""
+    def explain(self, texts, k: int = 3) -> list[Explanation]:
+        """Each text's polarity (the score) and label with the words that moved it the most;
+        ``details["method"]`` says whether VADER or the own model judged it."""
         self._check_fitted()
         texts = clean_texts(texts)
-        scores = self.score(texts)
+        scores = self.polarity(texts)
         labels = self.predict(texts)
         if self.method_ == "own_model":
-            factors = [e["factors"] for e in self.model_.explain(texts, k=k)]
+            factors = [e.factors for e in self.model_.explain(texts, k=k)]
         else:
             lexicon = _vader().lexicon
             factors = []
@@ -238,17 +243,16 @@ class SentimentAnalyzer:
                         valence = float(lexicon[word]) / 4.0  # VADER rates words -4..4
                         sentence = f'"{word}": {"positive" if valence > 0 else "negative"} word'
                         found.append(Factor(word, word, valence, sentence))
-                found.sort(key=lambda f: -abs(f.effect))
-                factors.append([f.as_dict() for f in found[:k]])
+                factors.append(strongest(found, k))
         return [
-            {
-                "text": text,
-                "score": float(score),
-                "label": str(label),
-                "method": self.method_,
-                "factors": text_factors,
-                "model_version": self.version_,
-            }
+            Explanation(
+                subject=text,
+                score=float(score),
+                factors=text_factors,
+                model_version=self.model_version_,
+                label=str(label),
+                details={"method": self.method_},
+            )
             for text, score, label, text_factors in zip(texts, scores, labels, factors, strict=True)
         ]
 
@@ -258,9 +262,9 @@ class SentimentAnalyzer:
             "model": "SentimentAnalyzer",
             "method": self.method_,
             "reason": self.reason_,
-            "version": self.version_,
-            "fitted_at": self.fitted_at_,
+            "model_version": self.model_version_,
+            "trained_at": self.trained_at_,
             "n_train": self.n_train_,
-            "labels": list(self.labels_),
+            "labels": [str(label) for label in self.classes_],
             "cv_scores": {k: dict(v) for k, v in self.cv_scores_.items()},
         }

@@ -9,7 +9,6 @@ the word's own n-grams and the character n-grams inside it.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from collections.abc import Iterable
@@ -18,14 +17,14 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 from scipy.sparse import hstack
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from rapport import __version__
+from rapport.insights.ml.base import VersionedEstimator
 from rapport.insights.ml.errors import DataValidationError, InsufficientDataError
-from rapport.insights.ml.explain import Factor, format_effect
+from rapport.insights.ml.explain import Explanation, Factor, format_effect, strongest
 
 _TOKEN_PATTERN = r"(?u)\b\w+\b"
 _TOKEN = re.compile(_TOKEN_PATTERN)
@@ -57,7 +56,7 @@ def _logits(decision: np.ndarray) -> np.ndarray:
     return decision
 
 
-class TextClassifier(ClassifierMixin, BaseEstimator):
+class TextClassifier(ClassifierMixin, VersionedEstimator):
     """Assign a label (category, intent, sentiment) to short texts, with calibrated confidence.
 
     Parameters
@@ -69,6 +68,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     calibration_folds : folds of the cross-validation that fits the temperature.
     random_state : seed for the SVM's solver and the calibration folds.
     """
+
+    _model_kind = "text"
 
     def __init__(
         self,
@@ -187,15 +188,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.cv_accuracy_ = float(np.mean(classes[out_of_fold.argmax(axis=1)] == y))
         self.cv_log_loss_ = float(result.fun)
         self.fit_seconds_ = time.perf_counter() - started
-        self.fitted_at_ = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.version_ = __version__
+        self._stamp_version("svm")
         return self
 
     # -- predicting ------------------------------------------------------------------------------
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "svm_"):
-            raise DataValidationError("this TextClassifier is not fitted yet; call fit first")
 
     def _features(self, texts: list[str]):
         return hstack(
@@ -254,8 +250,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 per_word[owner] = per_word[owner] + contribution / len(owners)
         return per_word
 
-    def explain(self, texts, k: int = 3) -> list[dict]:
-        """Each text's label, confidence and the ``k`` words that pushed it there the most.
+    def explain(self, texts, k: int = 3) -> list[Explanation]:
+        """Each text's label, confidence (the score) and the ``k`` words that pushed it there.
 
         Words are ranked by their weight: how much they widen the chosen label's score lead over
         the runner-up. A word's effect is how much the label's probability would fall without
@@ -276,16 +272,15 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 effect = float(probabilities[best] - without[best])
                 weight = float(contribution[best] - contribution[runner_up])
                 sentence = f'"{word}": {format_effect(effect, "chance of " + label)}'
-                factors.append((weight, Factor(word, word, effect, sentence)))
-            factors.sort(key=lambda pair: -abs(pair[0]))
+                factors.append(Factor(word, word, effect, sentence, weight))
             explanations.append(
-                {
-                    "text": text,
-                    "label": label,
-                    "confidence": float(probabilities[best]),
-                    "factors": [{**f.as_dict(), "weight": w} for w, f in factors[:k]],
-                    "model_version": self.version_,
-                }
+                Explanation(
+                    subject=text,
+                    score=float(probabilities[best]),
+                    factors=strongest(factors, k),
+                    model_version=self.model_version_,
+                    label=label,
+                )
             )
         return explanations
 
@@ -295,8 +290,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return {
             "model": "TextClassifier",
             "method": "TF-IDF word + character n-grams, linear SVM, temperature-scaled",
-            "version": self.version_,
-            "fitted_at": self.fitted_at_,
+            "model_version": self.model_version_,
+            "trained_at": self.trained_at_,
             "n_train": self.n_train_,
             "n_left_out": self.n_dropped_,
             "n_labels": len(self.classes_),

@@ -14,8 +14,8 @@ def test_probability_best_and_next_variant_favour_the_winner():
 
 
 def test_no_data_is_a_coin_flip_and_deterministic():
-    one = ThompsonBandit(["A", "B", "C"], random_state=3)
-    two = ThompsonBandit(["A", "B", "C"], random_state=3)
+    one = ThompsonBandit(["A", "B", "C"], random_state=3).fit([])
+    two = ThompsonBandit(["A", "B", "C"], random_state=3).fit([])
     assert [one.next_variant() for _ in range(20)] == [two.next_variant() for _ in range(20)]
     assert all(abs(p - 1 / 3) < 0.02 for p in one.probability_best().values())
 

@@ -96,7 +96,8 @@ def test_predictions_are_finite_probabilities_even_on_bad_rows(fitted):
     assert p.shape == (4, 2)
     assert np.isfinite(p).all()
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
-    assert set(scorer.predict(bad)) <= {0, 1}
+    assert set(scorer.predict(bad)) <= {"won", "lost"}
+    assert list(scorer.classes_) == ["lost", "won"]
 
 
 def test_explain_names_top_factors_in_words(fitted):
@@ -104,12 +105,13 @@ def test_explain_names_top_factors_in_words(fitted):
     explained = scorer.explain(frame.head(3), k=2)
     assert len(explained) == 3
     first = explained[0]
-    assert first["model_version"] == scorer.model_version_
-    assert len(first["factors"]) == 2
-    assert abs(first["factors"][0]["effect"]) >= abs(first["factors"][1]["effect"])
-    assert first["factors"][0]["text"].endswith("% chance")
-    assert first["score"] == pytest.approx(scorer.predict_proba(frame.head(1))[0, 1])
-    json.dumps(explained)
+    assert first.subject == frame.index[0]
+    assert first.model_version == scorer.model_version_
+    assert len(first.factors) == 2
+    assert abs(first.factors[0].effect) >= abs(first.factors[1].effect)
+    assert first.factors[0].text.endswith("% chance")
+    assert first.score == pytest.approx(scorer.predict_proba(frame.head(1))[0, 1])
+    json.dumps([e.as_dict() for e in explained])
 
 
 def test_summary_reports_size_date_metrics_method(fitted):

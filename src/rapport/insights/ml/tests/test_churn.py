@@ -49,9 +49,11 @@ def test_fit_predict_explain(fitted, data):
     assert risk.between(0, 1).all() and np.isfinite(risk).all()
     assert fitted.summary()["metrics"]["roc_auc"] > 0.7
     explained = fitted.explain(orders.head(200), events)
-    first = next(iter(explained.values()))
-    assert first["factors"][0]["text"].endswith("% risk")
-    assert first["model_version"].startswith("churn-")
+    first = explained[0]
+    assert first.subject in set(orders["customer_id"])
+    assert first.factors[0].text.endswith("% risk")
+    assert first.model_version == fitted.model_version_
+    assert first.model_version.startswith("churn-")
     # Long-silent customers score riskier than recent buyers on average.
     features = fitted.features(orders, events)
     silent = risk[features["recency_days"] > 180].mean()

@@ -95,10 +95,13 @@ def test_fit_predict_contract(fitted):
 def test_explain_in_words(fitted):
     model, summary = fitted
     (first,) = model.explain(summary.head(1))
-    assert first["factors"][1].startswith("no order in ")
-    assert "chance still a customer" in first["factors"][1]
-    assert first["model_version"] == model.model_version_
-    json.dumps(first)
+    assert first.subject == summary.index[0]
+    assert first.factors[1].text.startswith("no order in ")
+    assert "chance still a customer" in first.factors[1].text
+    assert first.model_version == model.model_version_
+    assert first.score == pytest.approx(model.expected_purchases(summary.head(1), 90)[0])
+    assert set(first.details) == {"probability_alive", "expected_value_12m"}
+    json.dumps(first.as_dict())
 
 
 def test_refuses_when_every_customer_ordered_once():
@@ -122,11 +125,19 @@ def test_rejects_inconsistent_summary():
         LifetimeValue().fit(bad.assign(T=[np.nan, 2.0]))
 
 
-def test_same_random_state_same_fit():
+def test_same_data_same_fit():
     summary = rfm_summary(purchases(120, seed=4), customer="customer", date="when")
-    a = LifetimeValue(random_state=1).fit(summary).params_
-    b = LifetimeValue(random_state=1).fit(summary).params_
+    a = LifetimeValue().fit(summary).params_
+    b = LifetimeValue().fit(summary).params_
     assert a == b
+
+
+def test_score_is_the_mean_log_likelihood(fitted):
+    model, summary = fitted
+    params = [model.params_[k] for k in ("r", "alpha", "a", "b")]
+    total = bgnbd_log_likelihood(params, summary["frequency"], summary["recency"], summary["T"])
+    assert model.score(summary) == pytest.approx(total / len(summary))
+    assert model.score(summary) < 0
 
 
 def test_save_and_load(tmp_path, fitted):

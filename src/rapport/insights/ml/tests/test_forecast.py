@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rapport.insights.ml.errors import DataValidationError, InsufficientDataError
+from rapport.insights.ml.errors import DataValidationError, InsufficientDataError, NotFittedError
 from rapport.insights.ml.evaluate import forecast as forecast_eval
 from rapport.insights.ml.forecast import Forecaster, wide_to_long
 from rapport.insights.ml.persistence import load_model, save_model
@@ -39,7 +39,7 @@ def panel() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fitted() -> Forecaster:
-    return Forecaster(horizon=H, n_windows=2, random_state=0).fit(panel())
+    return Forecaster(horizon=H, n_windows=2).fit(panel())
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_non_negative_series_never_get_negative_bounds(forecasts):
 def test_forecasting_the_same_data_twice_is_identical(fitted, forecasts):
     subset = panel()
     subset = subset[subset["unique_id"].isin(["trend", "sparse"])]
-    again = Forecaster(horizon=H, n_windows=2, random_state=0).fit(subset)
+    again = Forecaster(horizon=H, n_windows=2).fit(subset)
     assert again.choice_ == {k: fitted.choice_[k] for k in ("sparse", "trend")}
     expected = forecasts[forecasts["unique_id"].isin(["trend", "sparse"])].reset_index(drop=True)
     pd.testing.assert_frame_equal(again.forecast(), expected)
@@ -149,8 +149,11 @@ def test_summary_and_explain_speak_plainly(fitted):
     assert summary["kinds"] == {"regular": 2, "intermittent": 1, "constant": 2, "short": 1}
     assert sum(summary["chosen"].values()) == 6
     assert summary["per_series"]["short"] == {"kind": "short", "method": "Naive", "n": 4}
-    assert summary["fitted_at"].startswith("20")
-    words = fitted.explain()
+    assert summary["trained_at"].startswith("20")
+    explained = {e.subject: e for e in fitted.explain()}
+    assert explained["short"].label == "Naive"
+    assert explained["zeros"].score == 0.0
+    words = {i: " ".join(f.text for f in e.factors) for i, e in explained.items()}
     assert words["zeros"].startswith("Every one of the 20 values is the same")
     assert words["single"].startswith("Only one value so far")
     assert words["short"].startswith("Only 4 values (fewer than 10), too few to fit a model")
@@ -215,7 +218,7 @@ def test_bad_frames_are_refused():
         Forecaster().fit(pd.DataFrame({"unique_id": ["a", "a"], "ds": [0, 0], "y": [1, 2]}))
     with pytest.raises(DataValidationError, match="horizon must be a positive whole number"):
         Forecaster(horizon=0).fit(panel())
-    with pytest.raises(DataValidationError, match="not fitted yet"):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         Forecaster().forecast()
 
 

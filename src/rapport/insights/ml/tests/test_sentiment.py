@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from rapport.insights.ml.errors import DataValidationError
+from rapport.insights.ml.errors import DataValidationError, NotFittedError
 from rapport.insights.ml.evaluate import sentiment as sentiment_eval
 from rapport.insights.ml.persistence import load_model, save_model
 from rapport.insights.ml.sentiment import SentimentAnalyzer, normalise_labels, vader_scores
@@ -37,7 +37,9 @@ def domain_feedback() -> tuple[list[str], list[str]]:
 
 def test_vader_scores_english_feedback_out_of_the_box():
     analyzer = SentimentAnalyzer().fit()
-    scores = analyzer.score(["I love this shop, great service!", "Terrible, I want a refund", ""])
+    scores = analyzer.polarity(
+        ["I love this shop, great service!", "Terrible, I want a refund", ""]
+    )
     assert scores[0] > 0.5
     assert scores[1] < -0.3
     assert scores[2] == 0.0
@@ -47,10 +49,13 @@ def test_vader_scores_english_feedback_out_of_the_box():
         "neutral",
     ]
     assert analyzer.summary()["method"] == "vader"
+    assert list(analyzer.classes_) == ["negative", "neutral", "positive"]
 
 
 def test_scores_stay_in_range_and_finite_for_missing_text():
-    scores = SentimentAnalyzer().fit().score([None, float("nan"), "GREAT!!! :) :) best ever", 42])
+    scores = (
+        SentimentAnalyzer().fit().polarity([None, float("nan"), "GREAT!!! :) :) best ever", 42])
+    )
     assert np.isfinite(scores).all()
     assert np.all((scores >= -1) & (scores <= 1))
     assert scores[0] == 0.0 and scores[1] == 0.0
@@ -77,7 +82,7 @@ def test_own_model_replaces_vader_when_it_does_better_in_cross_validation():
     vader = analyzer.cv_scores_["vader"]["accuracy"]
     assert own > vader
     assert analyzer.reason_.startswith("own model trained on 48 labelled texts")
-    scores = analyzer.score(["parcel went missing", "arrived the next morning"])
+    scores = analyzer.polarity(["parcel went missing", "arrived the next morning"])
     assert scores[0] < 0 < scores[1]
     assert list(analyzer.predict(["parcel went missing"])) == ["negative"]
 
@@ -89,6 +94,7 @@ def test_too_few_labels_keep_vader_and_say_why():
     assert analyzer.reason_ == (
         "own model needs at least 2 kinds of label; all 24 are positive: VADER used"
     )
+    assert list(analyzer.classes_) == ["negative", "positive"]  # no neutral texts labelled
     analyzer = SentimentAnalyzer().fit(texts[:24] + texts[-3:], labels[:24] + labels[-3:])
     assert analyzer.method_ == "vader"
     assert analyzer.reason_ == (
@@ -100,19 +106,21 @@ def test_explain_with_vader_names_the_lexicon_words():
     (explanation,) = (
         SentimentAnalyzer().fit().explain(["The staff were rude but the cake is great"])
     )
-    words = [factor["feature"] for factor in explanation["factors"]]
+    words = [factor.feature for factor in explanation.factors]
     assert words[:2] == ["great", "rude"]
-    assert explanation["factors"][0]["text"] == '"great": positive word'
-    assert explanation["method"] == "vader"
+    assert explanation.factors[0].text == '"great": positive word'
+    assert explanation.details == {"method": "vader"}
 
 
 def test_explain_with_own_model_uses_the_classifier():
     texts, labels = domain_feedback()
     analyzer = SentimentAnalyzer().fit(texts, labels)
     (explanation,) = analyzer.explain(["parcel went missing"])
-    assert explanation["label"] == "negative"
-    assert explanation["method"] == "own_model"
-    assert explanation["factors"][0]["weight"] > 0
+    assert explanation.label == "negative"
+    assert explanation.score < 0
+    assert explanation.details == {"method": "own_model"}
+    assert explanation.factors[0].weight > 0
+    assert explanation.model_version == analyzer.model_version_
 
 
 def test_save_and_load_round_trip(tmp_path):
@@ -120,12 +128,12 @@ def test_save_and_load_round_trip(tmp_path):
     analyzer = SentimentAnalyzer().fit(texts, labels)
     loaded = load_model(save_model(analyzer, tmp_path / "sentiment.joblib"))
     sample = ["came a day early", "still waiting"]
-    assert np.array_equal(loaded.score(sample), analyzer.score(sample))
+    assert np.array_equal(loaded.polarity(sample), analyzer.polarity(sample))
 
 
 def test_unfitted_analyzer_says_so():
-    with pytest.raises(DataValidationError, match="not fitted yet"):
-        SentimentAnalyzer().score(["hello"])
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        SentimentAnalyzer().polarity(["hello"])
 
 
 def test_vader_scores_helper_matches_the_analyzer():

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from rapport.insights.ml.errors import DataValidationError, InsufficientDataError
+from rapport.insights.ml.errors import DataValidationError, InsufficientDataError, NotFittedError
 from rapport.insights.ml.evaluate import text as text_eval
 from rapport.insights.ml.persistence import load_model, save_model
 from rapport.insights.ml.text import TextClassifier
@@ -117,23 +117,27 @@ def test_mismatched_lengths_and_a_bare_string_are_rejected(model):
 
 
 def test_unfitted_model_says_so():
-    with pytest.raises(DataValidationError, match="not fitted yet"):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         TextClassifier().predict(["hello"])
 
 
 def test_explain_names_the_words_that_decided(model):
     (explanation,) = model.explain(["please refund my payment"], k=2)
-    assert explanation["label"] == "billing"
-    assert len(explanation["factors"]) == 2
-    words = [f["feature"] for f in explanation["factors"]]
+    assert explanation.subject == "please refund my payment"
+    assert explanation.label == "billing"
+    assert explanation.score == pytest.approx(
+        model.predict_proba(["please refund my payment"]).max()
+    )
+    assert len(explanation.factors) == 2
+    words = [f.feature for f in explanation.factors]
     assert set(words) <= {"please", "refund", "my", "payment"}
     assert "refund" in words or "payment" in words
-    top = explanation["factors"][0]
-    assert top["weight"] > 0
-    assert top["effect"] >= 0
-    assert top["text"].startswith(f'"{top["feature"]}": +')
-    assert top["text"].endswith("chance of billing")
-    assert explanation["model_version"] == model.version_
+    top = explanation.factors[0]
+    assert top.weight > 0
+    assert top.effect >= 0
+    assert top.text.startswith(f'"{top.feature}": +')
+    assert top.text.endswith("chance of billing")
+    assert explanation.model_version == model.model_version_
 
 
 def test_summary_reports_size_date_quality_and_method(model):
@@ -143,7 +147,7 @@ def test_summary_reports_size_date_quality_and_method(model):
     assert summary["label_counts"] == {"billing": 15, "delivery": 15, "lieferung": 10, "login": 15}
     assert summary["method"].startswith("TF-IDF word + character n-grams")
     assert 0.0 <= summary["cv_accuracy"] <= 1.0
-    assert summary["fitted_at"].startswith("20")
+    assert summary["trained_at"].startswith("20")
 
 
 def test_save_and_load_round_trip(model, tmp_path):
@@ -151,7 +155,8 @@ def test_save_and_load_round_trip(model, tmp_path):
     loaded = load_model(path)
     sample = ["where is my package", "reset my password"]
     assert np.array_equal(loaded.predict_proba(sample), model.predict_proba(sample))
-    assert loaded.saved_with_version_ == model.version_
+    assert loaded.saved_with_version_ == "0.1.0"
+    assert loaded.model_version_ == model.model_version_
 
 
 def test_binary_labels_work():
@@ -161,7 +166,7 @@ def test_binary_labels_work():
     probabilities = model.predict_proba(["refund my payment"])
     assert probabilities.shape == (1, 2)
     assert model.predict(["refund my payment"])[0] == "billing"
-    assert model.explain(["refund my payment"])[0]["factors"][0]["weight"] > 0
+    assert model.explain(["refund my payment"])[0].factors[0].weight > 0
 
 
 @pytest.mark.datasets
