@@ -76,10 +76,10 @@ def bakery_customer(owner):
     standing = [("Rye sourdough", 12), ("Spelt & honey loaf", 6), ("Pain au chocolat", 24)]
     for n, ago in enumerate(range(400, 0, -80)):
         lines = standing + ([("Lemon drizzle cake", 1)] if n % 3 == 2 else [])
-        orders.order_create(actor=sam, contact_id=margaret.id, ordered_at=days(ago, 5),
-                            channel="wholesale",
-                            lines=[{"product_id": catalogue[name].id, "quantity": quantity}
-                                   for name, quantity in lines])
+        orders.order_create(actor=sam, data={
+            "contact_id": margaret.id, "ordered_at": days(ago, 5), "channel": "wholesale",
+            "lines": [{"product_id": catalogue[name].id, "quantity": quantity}
+                      for name, quantity in lines]})
     with on(days(34, -3)):
         services.contact_note_add(actor=owner, contact_id=margaret.id, text=(
             "Asked about gluten-free options for the new lunch menu: send her the GF "

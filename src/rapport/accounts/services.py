@@ -9,32 +9,27 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.accounts import events
+from rapport.accounts.inputs import TokenInput, UserChanges, UserInput
 from rapport.accounts.models import ApiToken, Team, User
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.events import record_events
-from rapport.core.permissions import ROLES, require
-from rapport.core.validation import normalise_email
+from rapport.core.inputs import parse
+from rapport.core.permissions import require
 
 
 @transaction.atomic
 def user_create(*, email: str, role: str, password: str | None = None, first_name: str = "",
                 last_name: str = "", team_name: str | None = None,
                 actor: User | None = None) -> User:
-    errors: dict[str, str] = {}
-    try:
-        email = normalise_email(email)
-    except ValidationFailed as error:
-        errors.update({"email": error.errors["email"][0]})
-    if role not in ROLES:
-        errors["role"] = f"must be one of {', '.join(ROLES)}"
-    if not errors and User.objects.filter(username=email).exists():
-        errors["email"] = "a user with this email already exists"
-    if errors:
-        raise ValidationFailed(errors)
+    person = parse(UserInput, {"email": email, "role": role, "first_name": first_name,
+                               "last_name": last_name, "team": team_name or None})
+    email, role, team_name = person.email, person.role, person.team
+    if User.objects.filter(username=email).exists():
+        raise ValidationFailed({"email": "a user with this email already exists"})
     team = Team.objects.get_or_create(name=team_name)[0] if team_name else None
     user = User.objects.create_user(
-        email=email, password=password, role=role, first_name=first_name,
-        last_name=last_name, team=team, is_staff=role == "owner",
+        email=email, password=password, role=role, first_name=person.first_name,
+        last_name=person.last_name, team=team, is_staff=role == "owner",
     )
     if password is None:
         user.set_unusable_password()
@@ -52,9 +47,10 @@ class IssuedToken:
 
 @transaction.atomic
 def token_create(*, user: User, name: str = "") -> IssuedToken:
+    name = parse(TokenInput, {"name": name}).name
     raw = "rpt_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name[:100], prefix=raw[:12],
+        user=user, name=name, prefix=raw[:12],
         digest=hashlib.sha256(raw.encode()).hexdigest(),
     )
     record_events([events.token_created(token_id=token.id, user_id=user.id, name=token.name,
@@ -103,16 +99,12 @@ def user_update(*, actor: User, user_id: int, role: str, team_name: str | None,
     user = User.objects.select_for_update().filter(id=user_id).first()
     if user is None:
         raise NotFound(f"no user with id {user_id}")
-    errors: dict[str, str] = {}
-    if role not in ROLES:
-        errors["role"] = f"must be one of {', '.join(ROLES)}"
-    team_name = (team_name or "").strip()
-    if len(team_name) > 100:
-        errors["team"] = "at most 100 characters"
+    changes = parse(UserChanges, {"role": role, "team": (team_name or "").strip() or None,
+                                  "is_active": is_active})
+    role, team_name, is_active = changes.role, changes.team or "", changes.is_active
     if user.id == actor.id and (role != "owner" or not is_active):
-        errors["role"] = "you cannot remove your own owner role or deactivate yourself"
-    if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed({"role": "you cannot remove your own owner role or deactivate "
+                                        "yourself"})
     before = {"role": user.role, "team": user.team.name if user.team else None,
               "is_active": user.is_active}
     user.role = role

@@ -1,12 +1,11 @@
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
-from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from rapport.accounts import selectors, services
-from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
+from rapport.core.errors import NotFound, PermissionDenied
+from rapport.core.pages import act, done, submit
 from rapport.core.permissions import ROLES, can
 
 
@@ -37,42 +36,27 @@ def token_revoke(request, token_id: int):
 @login_required
 def users(request):
     if not can(request.user, "users.manage"):
-        return HttpResponseForbidden("only an owner-role user may manage users")
-    errors: dict = {}
-    values: dict = {}
+        raise PermissionDenied("only an owner-role user may manage users")
+    outcome, values = submit(lambda: None), {}
     if request.method == "POST":
         values = {k: request.POST.get(k, "") for k in request.POST}
-        try:
-            user = services.user_invite(
-                actor=request.user, email=values.get("email", ""), role=values.get("role", ""),
-                first_name=values.get("first_name", ""), last_name=values.get("last_name", ""),
-                team_name=values.get("team", ""), request=request)
-        except ValidationFailed as failure:
-            errors = failure.errors
-        except PermissionDenied as denied:
-            return HttpResponseForbidden(str(denied))
-        else:
-            messages.success(request, f"Invited {user.email}: they will get an email to "
-                                      "choose a password.")
-            return redirect("users")
+        outcome = submit(lambda: services.user_invite(
+            actor=request.user, email=values.get("email", ""), role=values.get("role", ""),
+            first_name=values.get("first_name", ""), last_name=values.get("last_name", ""),
+            team_name=values.get("team", ""), request=request))
+        if outcome.ok:
+            return done(request, f"Invited {outcome.result.email}: they will get an email to "
+                                 "choose a password.", "users")
     return render(request, "accounts/users.html", {
         "users": selectors.all_users(), "roles": ROLES, "teams": selectors.team_list(),
-        "errors": errors, "values": values, "section": "settings",
-    }, status=422 if errors else 200)
+        "errors": outcome.errors, "values": values, "section": "settings",
+    }, status=outcome.status)
 
 
 @login_required
 @require_POST
 def user_edit(request, user_id: int):
-    try:
-        services.user_update(actor=request.user, user_id=user_id,
-                             role=request.POST.get("role", ""),
-                             team_name=request.POST.get("team", ""),
-                             is_active=request.POST.get("is_active") == "on")
-    except PermissionDenied as denied:
-        return HttpResponseForbidden(str(denied))
-    except (ValidationFailed, NotFound) as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Saved.")
-    return redirect("users")
+    return act(request, lambda: services.user_update(
+        actor=request.user, user_id=user_id, role=request.POST.get("role", ""),
+        team_name=request.POST.get("team", ""),
+        is_active=request.POST.get("is_active") == "on"), success="Saved.", to="users")

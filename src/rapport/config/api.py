@@ -11,6 +11,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from rapport.accounts.selectors import user_for_token
 from rapport.core import registry
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
+from rapport.core.inputs import message_of
 
 
 class BearerToken(HttpBearer):
@@ -51,14 +52,17 @@ def _validation_failed(request, exc: ValidationFailed):
     return api.create_response(request, {"detail": detail, "errors": exc.errors}, status=422)
 
 
+# Where ninja puts a parameter, not part of the field's name.
+PARAMETER_PLACES = {"body", "payload", "query", "path", "form", "file", "header", "cookie",
+                    "params", "filters"}
+
+
 @api.exception_handler(NinjaValidationError)
 def _schema_invalid(request, exc: NinjaValidationError):
     errors: dict[str, list[str]] = {}
     for item in exc.errors:
-        loc = [str(part) for part in item.get("loc", [])
-               if part not in ("body", "payload", "query", "path", "form", "file", "header",
-                               "cookie", "params", "filters")]
-        errors.setdefault(".".join(loc) or "body", []).append(item.get("msg", "invalid"))
+        loc = [str(part) for part in item.get("loc", []) if part not in PARAMETER_PLACES]
+        errors.setdefault(".".join(loc) or "body", []).append(message_of(item))
     return api.create_response(request, {"detail": exc.errors, "errors": errors}, status=422)
 
 

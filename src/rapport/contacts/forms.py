@@ -102,3 +102,12 @@ def company_form_values(company: Company | None = None, post=None) -> dict[str, 
     for key, value in company.custom_fields.items():
         values[f"cf_{key}"] = value
     return values
+
+
+def custom_field_data_from_post(post) -> dict[str, Any]:
+    return {
+        "object_type": post.get("object_type", ""), "key": post.get("key", ""),
+        "label": post.get("label", ""), "field_type": post.get("field_type", ""),
+        "choices": [c for c in post.get("choices", "").split(",") if c.strip()],
+        "required": post.get("required") == "on",
+    }

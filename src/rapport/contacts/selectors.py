@@ -180,10 +180,16 @@ def contact_get(*, user, contact_id: int) -> Contact:
     return contact
 
 
-def contact_timeline(*, user, contact_id: int, before: str | None = None,
-                     limit: int = 50) -> Page:
-    """The newest events about one person (the 360° view's timeline), newest first."""
-    contact_get(user=user, contact_id=contact_id)  # permission check
+def contact_timeline(*, user, contact_id: int | None = None, contact: Contact | None = None,
+                     before: str | None = None, limit: int = 50) -> Page:
+    """The newest events about one person (the 360° view's timeline), newest first.
+
+    Give the ``contact`` when the caller loaded it for this user already; otherwise loading it
+    here is the permission check.
+    """
+    if contact is None:
+        contact = contact_get(user=user, contact_id=contact_id)
+    contact_id = contact.id
     queryset = Event.objects.filter(contact_id=contact_id).select_related("actor")
     queryset = keyset(queryset, ("occurred_at", "id"), True, before)
     rows = list(queryset[: limit + 1])

@@ -61,6 +61,28 @@ def items(item: Any, max_items: int) -> Any:
     return Annotated[list[item], Field(max_length=max_items)]  # type: ignore[valid-type]
 
 
+def message_of(item: Mapping[str, Any]) -> str:
+    """One validation problem as a person reads it (pydantic's wording where it is clear)."""
+    kind, context = item.get("type", ""), item.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing" or (kind == "string_too_short" and context.get("min_length") == 1):
+        return "is required"
+    if kind == "string_too_long":
+        given = item.get("input")
+        got = f" (got {len(given)})" if isinstance(given, str) else ""
+        return f"must be at most {context.get('max_length')} characters{got}"
+    if kind == "too_long":
+        return f"at most {context.get('max_length')} items"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return "must be a whole number"
+    if kind in ("bool_parsing", "bool_type"):
+        return "must be true or false"
+    if kind in ("enum", "literal_error"):
+        return f"must be one of {context.get('expected', '').replace(chr(39), '')}"
+    return str(item.get("msg", "is not valid")).removeprefix("Value error, ")
+
+
 def errors_of(error: PydanticValidationError, *,
               skip: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """{"phones.0": ["... is not a valid phone number"]}: each error under the field it is
@@ -68,20 +90,21 @@ def errors_of(error: PydanticValidationError, *,
     out: dict[str, list[str]] = {}
     for item in error.errors():
         loc = [str(part) for part in item.get("loc", ()) if part not in skip]
-        message = item.get("msg", "is not valid")
-        message = message.removeprefix("Value error, ")
-        if item.get("type") == "extra_forbidden":
-            message = "unknown field"
-        out.setdefault(".".join(loc) or "body", []).append(message)
+        out.setdefault(".".join(loc) or "body", []).append(message_of(item))
     return out
 
 
-def parse[M: BaseModel](shape: type[M], data: M | Mapping[str, Any]) -> M:
-    """``data`` as a ``shape``; a mapping is validated (ValidationFailed names each field)."""
+def parse[M: BaseModel](shape: type[M], data: M | Mapping[str, Any], *,
+                        context: dict[str, Any] | None = None) -> M:
+    """``data`` as a ``shape``; a mapping is validated (ValidationFailed names each field).
+
+    ``context`` reaches the shape's validators: those that need the database (does this SKU
+    exist?) run when there is one, which the API and the services always give.
+    """
     if isinstance(data, shape):
         return data
     try:
-        return shape.model_validate(dict(data))
+        return shape.model_validate(dict(data), context={} if context is None else context)
     except PydanticValidationError as error:
         raise ValidationFailed(errors_of(error)) from None
 

@@ -7,36 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from rapport.core.api_schemas import ERRORS, WRITE_ERRORS, Strict
+from rapport.core.api_schemas import ERRORS, WRITE_ERRORS
+from rapport.core.inputs import text
 from rapport.orders import selectors, services
+from rapport.orders.inputs import OrderInput, ProductInput, ProductPatch
 from rapport.orders.models import Order, OrderLine
 
 router = Router(tags=["orders"])
-
-Channel = Literal["in_store", "online", "phone", "wholesale", "market", "other"]
 Money = Decimal
-
-
-class ProductIn(Strict):
-    name: str = Field(..., min_length=1, max_length=200)
-    sku: str = Field(..., min_length=1, max_length=64)
-    category: str = Field("", max_length=100)
-    price: Money = Field(..., ge=0, max_digits=12, decimal_places=2)
-
-
-class ProductPatch(Strict):
-    version: int = Field(..., description="the version you last read; a stale one gets 409")
-    name: str | None = Field(None, min_length=1, max_length=200)
-    sku: str | None = Field(None, min_length=1, max_length=64)
-    category: str | None = Field(None, max_length=100)
-    price: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
-
 
 class ProductOut(Schema):
     id: int
@@ -55,27 +38,10 @@ class ProductPage(Schema):
 
 
 class ProductFilters(Schema):
-    q: str | None = Field(None, max_length=200, description="part of the name or SKU")
-    category: str | None = Field(None, max_length=100)
+    q: text(200) | None = Field(None, description="part of the name or SKU")  # type: ignore[valid-type]
+    category: text(100) | None = None  # type: ignore[valid-type]
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
-
-
-class OrderLineIn(Strict):
-    product_id: int | None = Field(None, description="the product, or give its sku")
-    sku: str | None = Field(None, max_length=64)
-    quantity: int = Field(..., ge=-100_000, le=100_000, description="negative for a return")
-    unit_price: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2,
-                                     description="defaults to the product's price")
-
-
-class OrderIn(Strict):
-    contact_id: int
-    ordered_at: dt.datetime
-    channel: Channel = "in_store"
-    lines: list[OrderLineIn] = Field(..., min_length=1, max_length=500)
-    external_ref: str | None = Field(None, max_length=64,
-                                     description="the order's id where it came from; unique")
 
 
 class OrderLineOut(Schema):
@@ -155,8 +121,8 @@ def list_products(request: HttpRequest, filters: Query[ProductFilters]):
 
 
 @router.post("/products", response={201: ProductOut, **ERRORS})
-def create_product(request: HttpRequest, payload: ProductIn):
-    return Status(201, services.product_create(actor=request.user, data=payload.model_dump()))
+def create_product(request: HttpRequest, payload: ProductInput):
+    return Status(201, services.product_create(actor=request.user, data=payload))
 
 
 @router.get("/products/{product_id}", response={200: ProductOut, **ERRORS})
@@ -166,10 +132,8 @@ def get_product(request: HttpRequest, product_id: int):
 
 @router.patch("/products/{product_id}", response={200: ProductOut, **WRITE_ERRORS})
 def update_product(request: HttpRequest, product_id: int, payload: ProductPatch):
-    changes = payload.model_dump(exclude_unset=True)
-    version = changes.pop("version")
-    return services.product_update(actor=request.user, product_id=product_id, version=version,
-                                   changes=changes)
+    return services.product_update(actor=request.user, product_id=product_id,
+                                   version=payload.version, changes=payload)
 
 
 @router.delete("/products/{product_id}", response={204: None, **ERRORS})
@@ -187,8 +151,8 @@ def list_orders(request: HttpRequest, filters: Query[OrderFilters]):
 
 
 @router.post("/orders", response={201: OrderOut, **ERRORS})
-def create_order(request: HttpRequest, payload: OrderIn):
-    order = services.order_create(actor=request.user, **payload.model_dump())
+def create_order(request: HttpRequest, payload: OrderInput):
+    order = services.order_create(actor=request.user, data=payload)
     return Status(201, selectors.order_get(user=request.user, order_id=order.id))
 
 

@@ -8,7 +8,17 @@ from django.db.models.functions import Lower
 from rapport.core.models import EditableModel
 from rapport.core.permissions import OwnedBy, RestrictedQuerySet
 
-CHANNELS = ("in_store", "online", "phone", "wholesale", "market", "other")
+
+class Channel(models.TextChoices):
+    IN_STORE = "in_store", "in store"
+    ONLINE = "online", "online"
+    PHONE = "phone", "phone"
+    WHOLESALE = "wholesale", "wholesale"
+    MARKET = "market", "market"
+    OTHER = "other", "other"
+
+
+CHANNELS = tuple(Channel.values)
 
 
 class Product(EditableModel):
@@ -36,8 +46,7 @@ class Order(models.Model):
     contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT,
                                 related_name="orders")
     ordered_at = models.DateTimeField()
-    channel = models.CharField(max_length=16, default="in_store",
-                               choices=[(c, c.replace("_", " ")) for c in CHANNELS])
+    channel = models.CharField(max_length=16, default=Channel.IN_STORE, choices=Channel.choices)
     # An order's reference in the system it came from; makes a re-run import skip it.
     external_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)
     total = models.DecimalField(max_digits=14, decimal_places=2, default=0)

@@ -6,11 +6,13 @@ whoever may see its customer (``restrict`` on the contact's owner).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Lower
 
 from rapport.contacts.selectors import contact_get
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -55,6 +57,48 @@ def product_get(*, user, product_id: int) -> Product:
     if product is None:
         raise NotFound(f"no product with id {product_id}")
     return product
+
+
+@dataclass
+class Catalogue:
+    """Products (not deleted) by id and by lower-cased SKU: what order lines may name."""
+
+    by_id: dict[int, Product] = field(default_factory=dict)
+    by_sku: dict[str, Product] = field(default_factory=dict)
+
+    def product(self, product_id: int | None, sku: str | None) -> Product:
+        return self.by_id[product_id] if product_id is not None else self.by_sku[
+            (sku or "").lower()]
+
+
+def catalogue_for(*, ids: Iterable[Any] = (), skus: Iterable[Any] = ()) -> Catalogue:
+    """The products these ids and SKUs name, in two queries at most."""
+    wanted_ids = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)}
+    wanted_skus = {s.strip().lower() for s in skus if isinstance(s, str) and s.strip()}
+    live = Product.objects.filter(deleted_at__isnull=True)
+    return Catalogue(
+        by_id={p.id: p for p in live.filter(id__in=wanted_ids)} if wanted_ids else {},
+        by_sku=({p.sku.lower(): p for p in live.annotate(sku_lower=Lower("sku"))
+                 .filter(sku_lower__in=wanted_skus)} if wanted_skus else {}),
+    )
+
+
+def sku_taken(sku: str, *, other_than: int | None = None) -> str | None:
+    """Why this SKU cannot be used ("RYE-800" and "rye-800" are one product), or None."""
+    clash = (Product.objects.annotate(sku_lower=Lower("sku")).filter(sku_lower=sku.lower())
+             .exclude(id=other_than).first())
+    if clash is None:
+        return None
+    where = " (deleted; restore or rename it)" if clash.deleted_at else ""
+    return f"{clash.name} already has SKU {clash.sku}{where}"
+
+
+def catalogue_for_lines(lines: Any) -> Catalogue:
+    """The products that order lines as typed (dicts, or anything) may name."""
+    lines = lines if isinstance(lines, list | tuple) else []
+    rows = [line if isinstance(line, Mapping) else {} for line in lines]
+    return catalogue_for(ids=[row.get("product_id") for row in rows],
+                         skus=[row.get("sku") for row in rows])
 
 
 def product_categories() -> list[str]:

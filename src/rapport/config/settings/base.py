@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "rapport.core.pages.ServiceErrorMiddleware",
 ]
 
 ROOT_URLCONF = "rapport.config.urls"

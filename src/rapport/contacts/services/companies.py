@@ -76,7 +76,7 @@ def company_update(*, actor: Any, company_id: int, version: int | None,
     fields = given(parse(CompanyChanges, changes), CompanyInput)
     errors: dict[str, str] = {}
     if "name" in fields and not fields["name"]:
-        errors["name"] = "a company needs a name"
+        errors["name"] = "is required"
     if "owner_id" in fields and fields["owner_id"] != company.owner_id:
         check_owner(actor, "companies", fields["owner_id"], errors)
     if "custom_fields" in fields:

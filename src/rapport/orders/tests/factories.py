@@ -33,10 +33,10 @@ def make_contact(actor, *, first_name="Anna", email=None, owner=None, **data):
 
 def make_order(actor, contact, *lines, days_ago: float = 0, **kwargs):
     """``lines`` are (product, quantity) or (product, quantity, unit_price)."""
-    return services.order_create(
-        actor=actor, contact_id=contact.id,
-        ordered_at=kwargs.pop("ordered_at", timezone.now() - dt.timedelta(days=days_ago)),
-        lines=[{"product_id": line[0].id, "quantity": line[1],
-                **({"unit_price": line[2]} if len(line) > 2 else {})} for line in lines],
+    return services.order_create(actor=actor, data={
+        "contact_id": contact.id,
+        "ordered_at": kwargs.pop("ordered_at", timezone.now() - dt.timedelta(days=days_ago)),
+        "lines": [{"product_id": line[0].id, "quantity": line[1],
+                   **({"unit_price": line[2]} if len(line) > 2 else {})} for line in lines],
         **kwargs,
-    )
+    })
