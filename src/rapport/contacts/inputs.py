@@ -9,7 +9,7 @@ checked by the services.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
@@ -24,17 +24,12 @@ from rapport.contacts.models import (
     SavedView,
     Tag,
 )
-from rapport.core.inputs import Input, items, partial, text, text_of, with_version
+from rapport.core.inputs import Input, Text, partial, with_version
 from rapport.core.validation import email_value, phone_value
 
 MAX_LIST_ITEMS = 20
 MAX_TAGS = 50
 MAX_BULK = 1000
-
-RecordId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Email = Annotated[str, AfterValidator(email_value)]
-Phone = Annotated[str, AfterValidator(phone_value)]
-TagName = text_of(Tag, "name", min_length=1)
 
 
 def _distinct(values: list[str]) -> list[str]:
@@ -43,6 +38,10 @@ def _distinct(values: list[str]) -> list[str]:
 
 def _tag_names(values: list[str]) -> list[str]:
     return sorted({value.lower() for value in values if value})
+
+
+def _filled(values: list[str]) -> list[str]:
+    return [value for value in values if value]
 
 
 def _domain(value: str) -> str:
@@ -59,55 +58,53 @@ def _field_key(value: str) -> str:
     return value
 
 
-Emails = Annotated[items(Email, MAX_LIST_ITEMS), AfterValidator(_distinct)]
-Phones = Annotated[items(Phone, MAX_LIST_ITEMS), AfterValidator(_distinct)]
-Tags = Annotated[items(TagName, MAX_TAGS), AfterValidator(_tag_names)]
-Lines = Annotated[items(text(500), MAX_LIST_ITEMS), AfterValidator(lambda v: [x for x in v if x])]
-Facts = Annotated[items(text(500), 100), AfterValidator(lambda v: [x for x in v if x])]
-Domain = Annotated[text_of(Company, "domain"), AfterValidator(_domain)]
+RecordId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Email = Annotated[str, AfterValidator(email_value)]
+Phone = Annotated[str, AfterValidator(phone_value)]
+TagName = Annotated[str, Text.of(Tag, "name", min_length=1)]
+Emails = Annotated[list[Email], Field(max_length=MAX_LIST_ITEMS), AfterValidator(_distinct)]
+Phones = Annotated[list[Phone], Field(max_length=MAX_LIST_ITEMS), AfterValidator(_distinct)]
+Tags = Annotated[list[TagName], Field(max_length=MAX_TAGS), AfterValidator(_tag_names)]
+Lines = Annotated[list[Annotated[str, Text(500)]], Field(max_length=MAX_LIST_ITEMS),
+                  AfterValidator(_filled)]
+Facts = Annotated[list[Annotated[str, Text(500)]], Field(max_length=100),
+                  AfterValidator(_filled)]
+Domain = Annotated[str, Text.of(Company, "domain"), AfterValidator(_domain)]
+Choices = Annotated[list[Annotated[str, Text(100, min_length=1)]], Field(max_length=100),
+                    AfterValidator(_distinct)]
 
 
 class ContactInput(Input):
     """A person as the business knows them."""
 
-    first_name: text_of(Contact, "first_name") = ""  # type: ignore[valid-type]
-    last_name: text_of(Contact, "last_name") = ""  # type: ignore[valid-type]
+    first_name: Annotated[str, Text.of(Contact, "first_name")] = ""
+    last_name: Annotated[str, Text.of(Contact, "last_name")] = ""
     emails: Emails = []
     phones: Phones = []
     addresses: Lines = []
-    job_title: text_of(Contact, "job_title") = ""  # type: ignore[valid-type]
+    job_title: Annotated[str, Text.of(Contact, "job_title")] = ""
     company_id: RecordId | None = None
     owner_id: RecordId | None = Field(None, description="defaults to you")
     tags: Tags = []
     lifecycle_stage: LifecycleStage = LifecycleStage.LEAD
-    source: text_of(Contact, "source") = ""  # type: ignore[valid-type]
+    source: Annotated[str, Text.of(Contact, "source")] = ""
     email_opt_in: bool = False
-    email_opt_in_source: text_of(Contact, "email_opt_in_source") = ""  # type: ignore[valid-type]
+    email_opt_in_source: Annotated[str, Text.of(Contact, "email_opt_in_source")] = ""
     do_not_call: bool = False
-    notes: text(20000) = ""  # type: ignore[valid-type]
+    notes: Annotated[str, Text(20000)] = ""
     preferences: Facts = []
     custom_fields: dict[str, Any] = Field(default_factory=dict)
 
 
-ContactChanges = partial(ContactInput, "ContactChanges")
-ContactPatch = with_version(ContactChanges, "ContactPatch")
-
-
 class CompanyInput(Input):
-    name: text_of(Company, "name", min_length=1)  # type: ignore[valid-type]
+    name: Annotated[str, Text.of(Company, "name", min_length=1)]
     domain: Domain = ""
-    industry: text_of(Company, "industry") = ""  # type: ignore[valid-type]
+    industry: Annotated[str, Text.of(Company, "industry")] = ""
     size: CompanySize | Literal[""] = ""
-    address: text_of(Company, "address") = ""  # type: ignore[valid-type]
+    address: Annotated[str, Text.of(Company, "address")] = ""
     owner_id: RecordId | None = Field(None, description="defaults to you")
     tags: Tags = []
     custom_fields: dict[str, Any] = Field(default_factory=dict)
-
-
-CompanyChanges = partial(CompanyInput, "CompanyChanges")
-CompanyPatch = with_version(CompanyChanges, "CompanyPatch")
-
-Choices = Annotated[items(text(100, min_length=1), 100), AfterValidator(_distinct)]
 
 
 class CustomFieldInput(Input):
@@ -115,7 +112,7 @@ class CustomFieldInput(Input):
     key: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True),
                    AfterValidator(_field_key)] = Field(
         ..., description="start with a letter; a-z, 0-9 and _ (at most 50)")
-    label: text_of(CustomFieldDefinition, "label", min_length=1)  # type: ignore[valid-type]
+    label: Annotated[str, Text.of(CustomFieldDefinition, "label", min_length=1)]
     field_type: FieldType
     choices: Choices = []
     required: bool = False
@@ -124,29 +121,26 @@ class CustomFieldInput(Input):
 class CustomFieldChanges(Input):
     """Only the label, the choices and whether it is required can change (not key or type)."""
 
-    label: text_of(CustomFieldDefinition, "label", min_length=1) | None = None  # type: ignore[valid-type]
+    label: Annotated[str, Text.of(CustomFieldDefinition, "label", min_length=1)] | None = None
     choices: Choices | None = None
     required: bool | None = None
 
 
-CustomFieldPatch = with_version(CustomFieldChanges, "CustomFieldPatch")
-
-
 class TagInput(Input):
-    name: TagName  # type: ignore[valid-type]
+    name: TagName
 
 
 class NoteInput(Input):
-    text: text(10000, min_length=1)  # type: ignore[valid-type]
+    text: Annotated[str, Text(10000, min_length=1)]
 
 
 class PreferenceInput(Input):
-    text: text(500, min_length=1)  # type: ignore[valid-type]
+    text: Annotated[str, Text(500, min_length=1)]
 
 
 class SavedViewInput(Input):
-    name: text_of(SavedView, "name", min_length=1)  # type: ignore[valid-type]
-    query: text_of(SavedView, "query") = ""  # type: ignore[valid-type]
+    name: Annotated[str, Text.of(SavedView, "name", min_length=1)]
+    query: Annotated[str, Text.of(SavedView, "query")] = ""
     object_type: ObjectType = ObjectType.CONTACT
 
 
@@ -155,7 +149,7 @@ BulkIds = Annotated[list[RecordId], Field(min_length=1, max_length=MAX_BULK)]
 
 class BulkTagInput(Input):
     ids: BulkIds
-    tag: TagName  # type: ignore[valid-type]
+    tag: TagName
 
 
 class BulkAssignInput(Input):
@@ -165,3 +159,19 @@ class BulkAssignInput(Input):
 
 class BulkDeleteInput(Input):
     ids: BulkIds
+
+
+# A change has the fields of the full shape, each of which may be left out; a PATCH body adds
+# the version the caller read.
+if TYPE_CHECKING:
+    ContactChanges = ContactInput
+    ContactPatch = ContactInput
+    CompanyChanges = CompanyInput
+    CompanyPatch = CompanyInput
+    CustomFieldPatch = CustomFieldChanges
+else:
+    ContactChanges = partial(ContactInput, "ContactChanges")
+    ContactPatch = with_version(ContactChanges, "ContactPatch")
+    CompanyChanges = partial(CompanyInput, "CompanyChanges")
+    CompanyPatch = with_version(CompanyChanges, "CompanyPatch")
+    CustomFieldPatch = with_version(CustomFieldChanges, "CustomFieldPatch")

@@ -107,6 +107,8 @@ def _filtered_contacts(user, params: dict[str, Any]) -> QuerySet[Contact]:
     if params.get("tag"):
         tag_id = Tag.objects.filter(name=str(params["tag"]).lower()).values_list(
             "id", flat=True).first()
+        if tag_id is None:
+            return queryset.none()
         queryset = queryset.filter(
             Exists(ContactTag.objects.filter(contact_id=OuterRef("id"), tag_id=tag_id))
         )
@@ -159,8 +161,8 @@ def contact_export_rows(*, user, params: dict[str, Any] | None = None, chunk: in
             return
         for c in rows:
             yield (c.id, c.first_name, c.last_name, "; ".join(c.emails), "; ".join(c.phones),
-                   c.job_title, c.company.name if c.company_id else "", c.lifecycle_stage,
-                   "; ".join(t.name for t in c.tags.all()), c.owner.email if c.owner_id else "",
+                   c.job_title, c.company.name if c.company else "", c.lifecycle_stage,
+                   "; ".join(t.name for t in c.tags.all()), c.owner.email if c.owner else "",
                    c.source, c.email_opt_in, c.do_not_call, "; ".join(c.preferences),
                    json.dumps(c.custom_fields, ensure_ascii=False) if c.custom_fields else "",
                    c.created_at.isoformat(), c.updated_at.isoformat())
@@ -188,6 +190,8 @@ def contact_timeline(*, user, contact_id: int | None = None, contact: Contact | 
     here is the permission check.
     """
     if contact is None:
+        if contact_id is None:
+            raise NotFound("no contact given")
         contact = contact_get(user=user, contact_id=contact_id)
     contact_id = contact.id
     queryset = Event.objects.filter(contact_id=contact_id).select_related("actor")

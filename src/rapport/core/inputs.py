@@ -4,7 +4,8 @@ An app's ``inputs.py`` declares, per write, one pydantic model built from these 
 uses it as its request schema, the HTML form handler fills it from the posted form, and the
 service takes it (or a plain mapping, which it parses with :func:`parse`), so a field's type,
 limits and choices are declared once. Limits come from the model fields themselves
-(:func:`text_of` reads ``max_length``; choices are the model's ``TextChoices``).
+(``Annotated[str, Text.of(Contact, "first_name")]`` reads its ``max_length``; choices are the
+model's ``TextChoices``).
 
 Text is checked once, here, for everything that stores it: control characters (NUL above all)
 and lone UTF-16 surrogates are refused with an error naming the field, since PostgreSQL cannot
@@ -14,11 +15,13 @@ store them and nobody types them on purpose.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, create_model
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import core_schema
 
 from rapport.core.errors import ValidationFailed
 from rapport.core.validation import has_control_characters, has_lone_surrogates
@@ -30,7 +33,9 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def _plain_text(value: str) -> str:
+def plain_text(value: str) -> str:
+    """The text unchanged, or ValueError if it holds what no person types and no database
+    should store."""
     if has_control_characters(value):
         raise ValueError("contains control characters (such as NUL); remove them")
     if has_lone_surrogates(value):
@@ -38,27 +43,28 @@ def _plain_text(value: str) -> str:
     return value
 
 
-CleanText = Annotated[str, AfterValidator(_plain_text)]
+@dataclass(frozen=True)
+class Text:
+    """``Annotated[str, Text(100)]``: stripped, at most 100 characters, no control characters.
 
+    ``Text.of(Model, "field")`` takes the limit from the model's column.
+    """
 
-def text(max_length: int, *, min_length: int = 0) -> Any:
-    """Text of at most ``max_length`` characters, stripped, without control characters."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length,
-                                            min_length=min_length),
-                     AfterValidator(_plain_text)]
+    max_length: int
+    min_length: int = 0
 
+    @classmethod
+    def of(cls, model: type[models.Model], field: str, *, min_length: int = 0) -> Text:
+        limit = getattr(model._meta.get_field(field), "max_length", None)
+        if limit is None:
+            raise ValueError(f"{model.__name__}.{field} has no max_length; use Text(n)")
+        return cls(limit, min_length)
 
-def text_of(model: type[models.Model], field: str, *, min_length: int = 0) -> Any:
-    """Text limited as the model's column is (its ``max_length``)."""
-    limit = model._meta.get_field(field).max_length
-    if limit is None:
-        raise ValueError(f"{model.__name__}.{field} has no max_length; use text(n)")
-    return text(limit, min_length=min_length)
-
-
-def items(item: Any, max_items: int) -> Any:
-    """A list of at most ``max_items`` values of type ``item``."""
-    return Annotated[list[item], Field(max_length=max_items)]  # type: ignore[valid-type]
+    def __get_pydantic_core_schema__(self, source: Any,
+                                     handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            plain_text, core_schema.str_schema(strip_whitespace=True, max_length=self.max_length,
+                                               min_length=self.min_length or None))
 
 
 def message_of(item: Mapping[str, Any]) -> str:
@@ -109,18 +115,22 @@ def parse[M: BaseModel](shape: type[M], data: M | Mapping[str, Any], *,
         raise ValidationFailed(errors_of(error)) from None
 
 
-def partial[M: BaseModel](shape: type[M], name: str) -> type[M]:
-    """The same fields, every one optional (None = leave as it is): the shape of a change."""
+def partial(shape: type[BaseModel], name: str) -> Any:
+    """The same fields, every one optional (None = leave as it is): the shape of a change.
+
+    Declare it for type checkers as the full shape (``if TYPE_CHECKING: X = Shape``): a
+    change has the same fields, each of which may be left out.
+    """
     fields: dict[str, Any] = {
-        field_name: (info.rebuild_annotation() | None,
-                     Field(None, description=info.description))
+        field_name: (info.rebuild_annotation() | None, Field(None, description=info.description))
         for field_name, info in shape.model_fields.items()
     }
-    return create_model(name, __base__=Input, __doc__=f"Changes to {shape.__name__}: only "
-                        "the fields given change.", **fields)  # type: ignore[call-overload]
+    return create_model(name, __base__=Input,
+                        __doc__=f"Changes to {shape.__name__}: only the fields given change.",
+                        **fields)
 
 
-def with_version[M: BaseModel](shape: type[M], name: str) -> type[M]:
+def with_version(shape: type[BaseModel], name: str) -> Any:
     """``shape`` plus the ``version`` the caller last read (optimistic locking)."""
     return create_model(name, __base__=shape, version=(int, Field(
         ..., ge=1, description="the version you last read; a stale one gets 409")))

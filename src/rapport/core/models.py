@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -44,6 +46,12 @@ class Event(models.Model):
     after = models.JSONField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+
+    # Not columns: what a timeline selector attaches for showing the event (its kind's label,
+    # its partial, and its changes with ids shown as names).
+    kind_label: str
+    template: str
+    changes: list[tuple[str, Any, Any]]
 
     class Meta:
         indexes = [

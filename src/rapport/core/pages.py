@@ -135,10 +135,10 @@ def list_page(request: HttpRequest, selector: Callable[..., Page], names: Iterab
     """One page of a keyset list: the filters ``names`` (and any starting with ``prefixes``)
     from the query string, bad filters shown as errors over an empty page, and the link to
     the next page that keeps the filters."""
-    params = {name: request.GET.get(name, "") for name in names}
+    params: dict[str, str] = {name: str(request.GET.get(name, "")) for name in names}
     prefixes = tuple(prefixes)
     if prefixes:
-        params.update({k: v for k, v in request.GET.items() if k.startswith(prefixes)})
+        params.update({k: str(v) for k, v in request.GET.items() if k.startswith(prefixes)})
     selector_params = {(rename or {}).get(k, k): v for k, v in params.items()}
     try:
         page = selector(user=request.user, params=selector_params, **selector_kwargs)

@@ -133,18 +133,20 @@ class OwnedBy:
     owner: str | None = "owner"
 
     def owner_id_of(self, obj: Any) -> int | None:
+        if self.owner is None:
+            return None
+        *hops, last = self.owner.split("__")
         target = obj
-        *hops, last = self.owner.split("__") if self.owner else [None]
         for hop in hops:
-            target = getattr(target, hop) if target is not None else None
-        return getattr(target, f"{last}_id") if target is not None and last else None
+            target = getattr(target, hop, None)
+        return getattr(target, f"{last}_id", None) if target is not None else None
 
 
 class RestrictedQuerySet(models.QuerySet):
     """``Model.objects.restrict(user, action)``: only the records ``user`` may ``action``."""
 
     def restrict(self, user: Any, action: str = "view") -> RestrictedQuerySet:
-        policy: OwnedBy = self.model.policy
+        policy: OwnedBy = self.model.policy  # type: ignore[attr-defined]
         condition = scope_filter(user, f"{policy.resource}.{action}", policy.owner)
         if condition is None:
             return self.none()

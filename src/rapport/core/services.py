@@ -23,15 +23,16 @@ def purge_expired_deletions() -> int:
     for model in apps.get_models():
         if not any(f.name == "deleted_at" for f in model._meta.get_fields()):
             continue
-        expired = list(model.objects.filter(deleted_at__lt=cutoff).values_list("id", flat=True))
+        expired = list(model._default_manager.filter(deleted_at__lt=cutoff)
+                       .values_list("id", flat=True))
         for object_id in expired:
             try:
                 with transaction.atomic():
-                    deleted, _ = model.objects.filter(id=object_id,
+                    deleted, _ = model._default_manager.filter(id=object_id,
                                                       deleted_at__lt=cutoff).delete()
                     if deleted:
                         record_event(kind=RECORD_PURGED.name,
-                                     entity_type=model._meta.model_name, entity_id=object_id)
+                                     entity_type=str(model._meta.model_name), entity_id=object_id)
                         purged += 1
             except ProtectedError:
                 # Other records (e.g. orders, which are the business's books) still point at

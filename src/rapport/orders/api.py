@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from rapport.core.api_schemas import ERRORS, WRITE_ERRORS
-from rapport.core.inputs import text
+from rapport.core.inputs import Text
 from rapport.orders import selectors, services
 from rapport.orders.inputs import OrderInput, ProductInput, ProductPatch
 from rapport.orders.models import Order, OrderLine
@@ -38,8 +39,8 @@ class ProductPage(Schema):
 
 
 class ProductFilters(Schema):
-    q: text(200) | None = Field(None, description="part of the name or SKU")  # type: ignore[valid-type]
-    category: text(100) | None = None  # type: ignore[valid-type]
+    q: Annotated[str, Text(200)] | None = Field(None, description="part of the name or SKU")
+    category: Annotated[str, Text(100)] | None = None
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 

@@ -21,9 +21,14 @@ KINDS = [PRODUCT_CREATED, PRODUCT_UPDATED, PRODUCT_DELETED, ORDER_PLACED]
 
 
 class Line(Protocol):
-    product: Any
-    quantity: int
-    unit_price: Decimal
+    @property
+    def product(self) -> Any: ...
+
+    @property
+    def quantity(self) -> int: ...
+
+    @property
+    def unit_price(self) -> Decimal: ...
 
 
 def product_created(*, product_id: int, actor_id: int | None,

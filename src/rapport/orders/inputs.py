@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from django.utils import timezone
 from pydantic import (
@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from rapport.core.inputs import Input, partial, text, text_of, with_version
+from rapport.core.inputs import Input, Text, partial, with_version
 from rapport.orders.models import CHANNELS, Channel, Order, Product
 from rapport.orders.selectors import Catalogue, catalogue_for_lines, sku_taken
 
@@ -140,13 +140,13 @@ def _sku(value: str) -> str:
     return value
 
 
-Sku = Annotated[text_of(Product, "sku", min_length=1), AfterValidator(_sku)]
+Sku = Annotated[str, Text.of(Product, "sku", min_length=1), AfterValidator(_sku)]
 
 
 class ProductInput(Input):
-    name: text_of(Product, "name", min_length=1)  # type: ignore[valid-type]
-    sku: Sku  # type: ignore[valid-type]
-    category: text_of(Product, "category") = ""  # type: ignore[valid-type]
+    name: Annotated[str, Text.of(Product, "name", min_length=1)]
+    sku: Sku
+    category: Annotated[str, Text.of(Product, "category")] = ""
     price: Money
 
     @field_validator("sku")
@@ -159,13 +159,17 @@ class ProductInput(Input):
         return value
 
 
-ProductChanges = partial(ProductInput, "ProductChanges")
-ProductPatch = with_version(ProductChanges, "ProductPatch")
+if TYPE_CHECKING:  # a change has the fields of the full shape, each may be left out
+    ProductChanges = ProductInput
+    ProductPatch = ProductInput
+else:
+    ProductChanges = partial(ProductInput, "ProductChanges")
+    ProductPatch = with_version(ProductChanges, "ProductPatch")
 
 
 class OrderLineInput(Input):
     product_id: RecordId | None = Field(None, description="the product, or give its sku")
-    sku: text(REF_LENGTH) | None = Field(None, validate_default=True)  # type: ignore[valid-type]
+    sku: Annotated[str, Text(REF_LENGTH)] | None = Field(None, validate_default=True)
     quantity: Quantity = Field(..., description="negative for a return")
     unit_price: Money | None = Field(None, description="defaults to the product's price")
 
@@ -209,7 +213,7 @@ class OrderInput(Input):
     channel: ChannelName = Channel.IN_STORE
     lines: list[OrderLineInput] = Field(..., max_length=MAX_LINES)
     _catalogue: Catalogue | None = PrivateAttr(default=None)
-    external_ref: text_of(Order, "external_ref") | None = Field(  # type: ignore[valid-type]
+    external_ref: Annotated[str, Text.of(Order, "external_ref")] | None = Field(
         None, description="the order's id where it came from; unique")
 
     @field_validator("lines", mode="before")

@@ -6,6 +6,7 @@ whoever may see its customer (``restrict`` on the contact's owner).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -85,8 +86,10 @@ def catalogue_for(*, ids: Iterable[Any] = (), skus: Iterable[Any] = ()) -> Catal
 
 def sku_taken(sku: str, *, other_than: int | None = None) -> str | None:
     """Why this SKU cannot be used ("RYE-800" and "rye-800" are one product), or None."""
-    clash = (Product.objects.annotate(sku_lower=Lower("sku")).filter(sku_lower=sku.lower())
-             .exclude(id=other_than).first())
+    same = Product.objects.annotate(sku_lower=Lower("sku")).filter(sku_lower=sku.lower())
+    if other_than is not None:
+        same = same.exclude(id=other_than)
+    clash = same.first()
     if clash is None:
         return None
     where = " (deleted; restore or rename it)" if clash.deleted_at else ""
@@ -161,10 +164,10 @@ def order_get(*, user, order_id: int) -> Order:
 class PurchaseSummary:
     order_count: int = 0
     total_spent: Decimal = Decimal("0")
-    first_order_at: object = None
-    last_order_at: object = None
+    first_order_at: dt.datetime | None = None
+    last_order_at: dt.datetime | None = None
     days_between_orders: float | None = None
-    favourite_products: list[dict] = field(default_factory=list)
+    favourite_products: list[Any] = field(default_factory=list)
     recent_orders: list[Order] = field(default_factory=list)
     contact_id: int | None = None
     can_add_orders: bool = False
@@ -178,6 +181,8 @@ def purchase_summary(*, user, contact_id: int | None = None, contact=None,
     page does); otherwise it is loaded here, which is the permission check.
     """
     if contact is None:
+        if contact_id is None:
+            raise NotFound("no contact given")
         contact = contact_get(user=user, contact_id=contact_id)
     contact_id = contact.id
     orders = Order.objects.filter(contact_id=contact_id)
@@ -188,7 +193,7 @@ def purchase_summary(*, user, contact_id: int | None = None, contact=None,
         first_order_at=totals["first"], last_order_at=totals["last"],
         contact_id=contact_id, can_add_orders=can_add_orders(user, contact),
     )
-    if summary.order_count > 1:
+    if summary.order_count > 1 and summary.last_order_at and summary.first_order_at:
         span = (summary.last_order_at - summary.first_order_at).total_seconds() / 86400
         summary.days_between_orders = round(span / (summary.order_count - 1), 1)
     summary.favourite_products = list(

@@ -173,6 +173,7 @@ def order_create(*, actor, data: OrderInput | Mapping[str, Any]) -> Order:
         data = data.model_dump()
     order_input = parse(OrderInput, data, context={})
     catalogue = order_input.catalogue
+    assert catalogue is not None  # validated with a context, so the lines were checked
     contact = contact_for_orders(user=actor, contact_id=order_input.contact_id)
     errors: dict[str, str] = {}
     ref = order_input.external_ref

@@ -8,10 +8,10 @@ import re
 import pytest
 from django.apps import apps
 
-from rapport.conftest import make_user
 from rapport.contacts import services as contact_services
 from rapport.core import permissions
 from rapport.core.permissions import ROLES, RestrictedQuerySet, can, role_table_markdown
+from rapport.testing import make_user
 
 SRC = pathlib.Path(__file__).resolve().parents[2]
 REPO = SRC.parents[1]

@@ -1,3 +1,4 @@
+import datetime as dt
 import time
 
 from django.core.management.base import BaseCommand
@@ -13,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="enqueue everything due, exit")
 
     def handle(self, *args, **options):
-        last_run: dict[str, object] = {}
+        last_run: dict[str, dt.datetime] = {}
         while True:
             now = timezone.now()
             for job in periodic_jobs():

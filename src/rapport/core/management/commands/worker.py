@@ -15,10 +15,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if settings.REDIS_URL:
-            extra = ["--burst"] if options["burst"] else []
+            burst = ["--burst"] if options["burst"] else []
             # RQ must build jobs with django-tasks-rq's Job class, which calls the Task.
             call_command("rqworker", "default", "--job-class", "django_tasks_rq.backend.Job",
-                         *extra)
+                         *burst)
         else:
-            extra = {"max_tasks": options["max_tasks"]} if options["max_tasks"] else {}
-            call_command("db_worker", queue_name="default", no_startup_delay=True, **extra)
+            limit = {"max_tasks": options["max_tasks"]} if options["max_tasks"] else {}
+            call_command("db_worker", queue_name="default", no_startup_delay=True, **limit)

@@ -1,4 +1,5 @@
-"""Fixtures shared by every app's tests: users of each role in two teams, API clients."""
+"""Fixtures every test may use (loaded by the repository's conftest.py): users of each role in two
+teams, API clients that send a real Bearer token, logged-in page clients."""
 
 from __future__ import annotations
 

@@ -1,0 +1,3 @@
+"""Shared fixtures for the tests under src/ and tests/ alike."""
+
+pytest_plugins = ["rapport.testing"]
