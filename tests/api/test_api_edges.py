@@ -12,16 +12,42 @@ from tests.api.test_schemathesis import OPERATIONS
 TOO_BIG = 2**63  # one more than the largest id SQLite and PostgreSQL can store
 
 
+WITHOUT_A_TOKEN = {
+    "no header": {},
+    "unknown token": {"Authorization": "Bearer not-a-real-token"},
+    "basic auth": {"Authorization": "Basic b3duZXI6cGFzc3dvcmQ="},
+    "made-up session": {"Cookie": "sessionid=made-up; csrftoken=made-up"},
+}
+
+
+@pytest.mark.parametrize("how", WITHOUT_A_TOKEN)
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
-def test_every_operation_needs_a_token(db, operation):
+def test_every_operation_needs_a_token(db, operation, how):
+    """Reads and writes alike: 401, never a CSRF 403, whatever else the request carries."""
     path = re.sub(r"\{[^}]+\}", "1", operation.full_path)
     method = operation.method.lower()
     body = {} if method == "get" else {"data": "{}", "content_type": "application/json"}
-    response = getattr(Client(), method)(
-        path, headers={"Authorization": "Bearer not-a-real-token"}, **body)
+    response = getattr(Client(enforce_csrf_checks=True), method)(
+        path, headers=WITHOUT_A_TOKEN[how], **body)
     assert response.status_code == 401
     assert response.json() == {
         "detail": "a valid API token is required (Authorization: Bearer <token>)"}
+
+
+def test_a_revoked_token_is_401_on_reads_and_writes(db):
+    from rapport.accounts import services
+
+    owner = services.user_create(email="olivia@bakery.example.com", role="owner",
+                                 password="rye-sourdough-42")
+    issued = services.token_create(user=owner, name="old script")
+    headers = {"Authorization": f"Bearer {issued.raw}"}
+    assert Client().get("/api/v1/contacts", headers=headers).status_code == 200
+    services.token_revoke(user=owner, token_id=issued.token.id)
+    assert Client().get("/api/v1/contacts", headers=headers).status_code == 401
+    response = Client(enforce_csrf_checks=True).post(
+        "/api/v1/contacts", '{"first_name": "X"}', content_type="application/json",
+        headers=headers)
+    assert response.status_code == 401
 
 
 @pytest.fixture

@@ -13,7 +13,15 @@ class Team(models.Model):
         return self.name
 
 
+def login_name(username: str | None) -> str:
+    """Emails are case-insensitive: "Helen@Bakery.com" logs in as helen@bakery.com."""
+    return (username or "").strip().lower()
+
+
 class RapportUserManager(UserManager):
+    def get_by_natural_key(self, username):
+        return self.get(**{self.model.USERNAME_FIELD: login_name(username)})
+
     def create_user(self, username=None, email=None, password=None, **extra):
         email = self.normalize_email(email or username).lower()
         return super().create_user(username=email, email=email, password=password, **extra)

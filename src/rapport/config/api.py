@@ -1,4 +1,4 @@
-"""The HTTP API at /api/v1/: token or session auth, JSON errors that name the field."""
+"""The HTTP API at /api/v1/: token auth, JSON errors that name the field."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import APIKeyCookie, HttpBearer
+from ninja.security import HttpBearer
 
 from rapport.accounts.selectors import user_for_token
 from rapport.core import registry
@@ -22,25 +22,15 @@ class BearerToken(HttpBearer):
         return user
 
 
-class SessionAuth(APIKeyCookie):
-    """The logged-in browser session (CSRF-checked), so the UI's own scripts can call the API."""
-
-    param_name = "sessionid"
-
-    def authenticate(self, request: HttpRequest, key):
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            return user
-        return None
-
-
 api = NinjaAPI(
     title="Rapport API",
     version="1",
     description="Contacts, companies, orders, custom fields, tags and search. "
     "Authenticate with `Authorization: Bearer <token>` (create one with "
     "`rapport token create --email you@example.com`).",
-    auth=[BearerToken(), SessionAuth()],
+    # Tokens only: no cookie opens the API, so no request to it needs a CSRF check, and a
+    # missing, unknown or revoked token is a 401 on every operation.
+    auth=[BearerToken()],
     urls_namespace="api",
 )
 

@@ -19,7 +19,7 @@ from rapport.contacts.models import (
 from rapport.core import registry
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Event
-from rapport.core.pagination import PAGE_SIZE, Page, encode_cursor, keyset, page_limit
+from rapport.core.pagination import Page, keyset, page_limit, page_of
 from rapport.core.validation import CONTROL_CHARACTERS
 
 # sort key -> (fields in order, descending?)
@@ -125,16 +125,8 @@ def contact_list(*, user, params: dict[str, Any] | None = None) -> Page:
     queryset = _filtered_contacts(user, params)
     fields, descending = CONTACT_SORTS[sort]
     queryset = keyset(queryset, fields, descending, params.get("cursor"))
-    rows = list(
-        queryset.select_related("company", "owner")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))[: limit + 1]
-    )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor([getattr(last, f) for f in fields])
-    return Page(items=rows, next_cursor=next_cursor, filters=params)
+    return page_of(queryset.select_related("company", "owner").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name"))), fields, limit, params)
 
 
 EXPORT_COLUMNS = ("id", "first_name", "last_name", "emails", "phones", "job_title", "company",
@@ -195,12 +187,9 @@ def contact_timeline(*, user, contact_id: int | None = None, contact: Contact | 
         contact = contact_get(user=user, contact_id=contact_id)
     contact_id = contact.id
     queryset = Event.objects.filter(contact_id=contact_id).select_related("actor")
-    queryset = keyset(queryset, ("occurred_at", "id"), True, before)
-    rows = list(queryset[: limit + 1])
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].occurred_at, rows[-1].id])
+    fields = ("occurred_at", "id")
+    page = page_of(keyset(queryset, fields, True, before), fields, limit)
+    rows = page.items
     _describe_changes(rows, user)
     kinds = registry.event_kinds()
     for event in rows:
@@ -208,7 +197,7 @@ def contact_timeline(*, user, contact_id: int | None = None, contact: Contact | 
         event.kind_label = kind.label if kind else event.kind
         event.template = (kind.timeline if kind and kind.timeline
                           else "contacts/timeline/_other.html")
-    return Page(items=rows, next_cursor=next_cursor)
+    return page
 
 
 def _names_for(snapshots: list[dict], user) -> dict[str, dict]:
@@ -286,13 +275,10 @@ def company_list(*, user, params: dict[str, Any] | None = None) -> Page:
     if params.get("tag"):
         queryset = queryset.filter(tags__name=str(params["tag"]).lower())
     queryset = queryset.filter(_custom_filters("company", params))
-    queryset = keyset(queryset, ("name", "id"), False, params.get("cursor"))
-    rows = list(queryset.select_related("owner").prefetch_related("tags")[: PAGE_SIZE + 1])
-    next_cursor = None
-    if len(rows) > PAGE_SIZE:
-        rows = rows[:PAGE_SIZE]
-        next_cursor = encode_cursor([rows[-1].name, rows[-1].id])
-    return Page(items=rows, next_cursor=next_cursor, filters=params)
+    fields = ("name", "id")
+    queryset = keyset(queryset, fields, False, params.get("cursor"))
+    return page_of(queryset.select_related("owner").prefetch_related("tags"), fields,
+                   page_limit(params), params)
 
 
 def company_get(*, user, company_id: int) -> Company:

@@ -1,18 +1,30 @@
-"""Keyset (cursor) pagination shared by every list: no OFFSET, stable under inserts."""
+"""Keyset (cursor) pagination shared by every list: no OFFSET, stable under inserts.
+
+A page after a cursor is ``WHERE (a, b, id) > (?, ?, ?) ORDER BY a, b, id LIMIT n``: a
+row-value comparison, which both SQLite and PostgreSQL answer by seeking the index straight to
+the cursor (the equivalent ``a > ? OR (a = ? AND b > ?) …`` made SQLite walk the index from
+its start, 100-230 ms for a cursor in the middle of a million people).
+
+Cursors are signed (HMAC with the secret key): a forged or edited cursor is a 422 naming
+``cursor``, never a query with values nobody issued.
+"""
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db.models import F, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 from rapport.core.errors import ValidationFailed
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+CURSOR_SALT = "rapport.pagination.cursor"
+NOT_OURS = "is not a cursor this server issued"
 
 
 @dataclass
@@ -23,33 +35,44 @@ class Page:
 
 
 def encode_cursor(values: list[Any]) -> str:
-    """An opaque cursor: the sort values of the last row, as base64 JSON."""
-    raw = json.dumps([v.isoformat() if hasattr(v, "isoformat") else v for v in values])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    """An opaque, signed cursor: the sort values of the last row."""
+    return signing.dumps([v.isoformat() if hasattr(v, "isoformat") else v for v in values],
+                         salt=CURSOR_SALT, compress=True)
 
 
 def decode_cursor(cursor: str, size: int) -> list[Any]:
+    """The values inside a cursor this server issued; ValidationFailed naming ``cursor``."""
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, json.JSONDecodeError):
-        raise ValidationFailed({"cursor": "is not a cursor this server issued"}) from None
+        values = signing.loads(cursor, salt=CURSOR_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise ValidationFailed({"cursor": NOT_OURS}) from None
     if not isinstance(values, list) or len(values) != size:
-        raise ValidationFailed({"cursor": "is not a cursor this server issued"})
+        raise ValidationFailed({"cursor": NOT_OURS})
     return values
+
+
+def _typed(queryset: QuerySet, fields: tuple[str, ...], values: list[Any]) -> list[Any]:
+    """Each value as its column's type (a cursor is JSON: dates come back as text)."""
+    out = []
+    for name, value in zip(fields, values, strict=True):
+        model_field = queryset.model._meta.get_field(name)
+        try:
+            out.append(model_field.to_python(value))
+        except ValidationError:
+            raise ValidationFailed({"cursor": NOT_OURS}) from None
+        if out[-1] is None:
+            raise ValidationFailed({"cursor": NOT_OURS})
+    return out
 
 
 def keyset(queryset: QuerySet, fields: tuple[str, ...], descending: bool,
            cursor: str | None) -> QuerySet:
-    """Order by ``fields`` and, given a cursor, keep only the rows after it."""
+    """Order by ``fields`` (the last one unique, e.g. ``id``) and, given a cursor, keep only
+    the rows after it."""
     if cursor:
-        values = decode_cursor(cursor, len(fields))
-        op = "lt" if descending else "gt"
-        condition = Q()
-        for i, name in enumerate(fields):
-            prefix = {fields[j]: values[j] for j in range(i)}
-            condition |= Q(**prefix, **{f"{name}__{op}": values[i]})
-        queryset = queryset.filter(condition)
+        values = _typed(queryset, fields, decode_cursor(cursor, len(fields)))
+        after = TupleLessThan if descending else TupleGreaterThan
+        queryset = queryset.filter(after(Tuple(*(F(name) for name in fields)), values))
     return queryset.order_by(*[f"-{f}" if descending else f for f in fields])
 
 

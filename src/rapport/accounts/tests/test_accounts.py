@@ -20,6 +20,30 @@ def test_login_and_logout_with_a_real_password(owner):
     assert client.get("/contacts/").status_code == 302
 
 
+def test_an_email_typed_in_capitals_logs_in_and_is_one_account(owner):
+    client = Client()
+    response = client.post("/login/", {"username": "  Owner@Bakery.Example.COM ",
+                                       "password": "pw-for-tests-1"})
+    assert response.status_code == 302
+    assert client.get("/contacts/").status_code == 200
+    from rapport.accounts import services
+    from rapport.core.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as failure:
+        services.user_create(email="OWNER@bakery.example.com", role="sales")
+    assert failure.value.errors == {"email": ["a user with this email already exists"]}
+
+
+def test_failed_logins_count_against_the_address_whatever_its_capitals(owner):
+    client = Client()
+    for typed in ("OWNER@bakery.example.com", "owner@BAKERY.example.com",
+                  "Owner@Bakery.Example.Com", "owner@bakery.example.com",
+                  "OWNER@BAKERY.EXAMPLE.COM"):
+        client.post("/login/", {"username": typed, "password": "wrong"})
+    response = client.post("/login/", {"username": owner.email, "password": "pw-for-tests-1"})
+    assert response.status_code == 429
+
+
 def test_passwords_are_hashed_with_argon2_in_production_settings():
     from rapport.config.settings import base
 

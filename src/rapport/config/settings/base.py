@@ -127,6 +127,8 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Failed logins count against the address whatever its capitals.
+AXES_USERNAME_CALLABLE = "rapport.accounts.lockout.username_of"
 
 MAILERS = {
     "default": {

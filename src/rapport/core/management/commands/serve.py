@@ -13,7 +13,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=3, help="web worker processes")
+        parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                            help="web worker processes (default: one per core)")
+        parser.add_argument("--threads", type=int, default=8,
+                            help="threads per worker: requests waiting on the database or the "
+                                 "network don't hold a whole process")
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
@@ -28,7 +32,8 @@ class Command(BaseCommand):
         web = subprocess.Popen([
             sys.executable, "-m", "gunicorn", "rapport.config.wsgi:application",
             "--bind", f"{options['host']}:{options['port']}",
-            "--workers", str(options["workers"]), "--access-logfile", "-",
+            "--workers", str(options["workers"]), "--worker-class", "gthread",
+            "--threads", str(options["threads"]), "--access-logfile", "-",
             "--graceful-timeout", "10",
         ], env=env)
         try:
