@@ -66,7 +66,7 @@ def contact_form_values(contact=None, post=None) -> dict[str, Any]:
         "first_name": contact.first_name, "last_name": contact.last_name,
         "emails": "\n".join(contact.emails), "phones": "\n".join(contact.phones),
         "addresses": "\n\n".join(contact.addresses), "job_title": contact.job_title,
-        "company": contact.company.name if contact.company_id else "",
+        "company": contact.shown_company.name if contact.shown_company else "",
         "owner_id": str(contact.owner_id or ""), "tags": ", ".join(t.name for t in
                                                                   contact.tags.all()),
         "lifecycle_stage": contact.lifecycle_stage, "source": contact.source,

@@ -113,6 +113,8 @@ class Contact(EditableModel):
 
     policy = OwnedBy("contacts")
     objects = RestrictedQuerySet.as_manager()
+    # Not a column: the company as this viewer may see it (contacts.shown).
+    shown_company: Company | None
 
     class Meta:
         indexes = [

@@ -21,7 +21,7 @@ from django.db.models.functions import Concat, Length, Substr
 from rapidfuzz import fuzz, process
 
 from rapport.contacts.models import Company, Contact, NameWord
-from rapport.core.permissions import scope_for
+from rapport.contacts.shown import attach_shown_companies
 from rapport.core.registry import SearchHit
 from rapport.core.text import fold
 from rapport.core.validation import CONTROL_CHARACTERS, phone_search_forms
@@ -128,48 +128,46 @@ def _rank_candidates(rows: list[tuple[int, str, str]], q: str, limit: int) -> li
     return [r[0] for r in rows[:limit]]
 
 
+def _fts_rows(match: str, visible: QuerySet) -> list[tuple[int, str, str]]:
+    """People this user may see whose search text matches an FTS5 query, at most
+    SEARCH_CANDIDATES of them.
+
+    The full-text table is joined to the people the user may see, so the candidates are
+    theirs: FTS5 drives the join (a MATCH is the cheapest way in) and stops once enough
+    visible people are found, however many other people share the name.
+    """
+    return list(visible.extra(  # noqa: S610 - a fixed join; the query is a bound parameter
+        tables=["contact_fts"],
+        where=["contact_fts.rowid = contacts_contact.id", "contact_fts MATCH %s"],
+        params=[match]).order_by().values_list("id", "last_name", "first_name")
+        [:SEARCH_CANDIDATES])
+
+
 def _contact_ids_sqlite(q: str, limit: int, visible: QuerySet) -> list[int]:
     if len(q) < 3:
         return list(visible.filter(Q(first_name__istartswith=q) | Q(last_name__istartswith=q))
                     .order_by("last_name", "first_name", "id").values_list("id", flat=True)[:limit])
-    with connection.cursor() as cursor:
-        # No ORDER BY: FTS5 stops after the first SEARCH_CANDIDATES matches.
-        cursor.execute("SELECT rowid FROM contact_fts WHERE contact_fts MATCH %s LIMIT %s",
-                       [_fts_phrase(q), SEARCH_CANDIDATES])
-        candidates = [row[0] for row in cursor.fetchall()]
-    rows = list(visible.filter(id__in=candidates).values_list("id", "last_name", "first_name"))
-    return _rank_candidates(rows, q, limit)
+    return _rank_candidates(_fts_rows(_fts_phrase(q), visible), q, limit)
 
 
-def _visible_rows(condition: Q, visible: QuerySet,
-                  unrestricted: bool) -> list[tuple[int, str, str]]:
-    """Matching people this user may see, from a bounded candidate set.
-
-    Candidates come first without the visibility filter: combined with it, PostgreSQL ANDs a
-    bitmap of every row the user's team owns (300,000 at a million people) into each search.
-    """
-    if unrestricted:
-        return list(Contact.objects.filter(condition, deleted_at__isnull=True).order_by()
-                    .values_list("id", "last_name", "first_name")[:SEARCH_CANDIDATES])
-    ids = list(Contact.objects.filter(condition, deleted_at__isnull=True).order_by()
-               .values_list("id", flat=True)[:SEARCH_CANDIDATES * 3])
-    return list(visible.filter(id__in=ids).values_list("id", "last_name", "first_name")
-                [:SEARCH_CANDIDATES])
+def _visible_rows(condition: Q, visible: QuerySet) -> list[tuple[int, str, str]]:
+    """Matching people this user may see, at most SEARCH_CANDIDATES: the visibility condition
+    is part of the search, so a user's own people are found however many others match."""
+    return list(visible.filter(condition).order_by()
+                .values_list("id", "last_name", "first_name")[:SEARCH_CANDIDATES])
 
 
-def _contact_ids_postgres(q: str, limit: int, visible: QuerySet,
-                          unrestricted: bool = False) -> list[int]:
+def _contact_ids_postgres(q: str, limit: int, visible: QuerySet) -> list[int]:
     if NAME_LIKE.match(q) and " " not in q:
         # A common surname ("ball") matches tens of thousands of trigram rows; names that start
         # with it come straight from the UPPER(name) pattern indexes (migration 0005).
         rows = _visible_rows(Q(last_name__istartswith=q) | Q(first_name__istartswith=q),
-                             visible, unrestricted)
+                             visible)
         if len(rows) >= limit:
             return _rank_candidates(rows, q, limit)
     # Unordered with a LIMIT: the trigram index (rare terms) or a short scan (common ones).
     # ORDER BY last_name made PostgreSQL walk the name index past 800,000 rows for "smith".
-    return _rank_candidates(_visible_rows(Q(search_text__contains=q), visible, unrestricted),
-                            q, limit)
+    return _rank_candidates(_visible_rows(Q(search_text__contains=q), visible), q, limit)
 
 
 def _name_vocabulary() -> list[str]:
@@ -200,8 +198,7 @@ def corrected_name_words(q: str, *, per_word: int = 3) -> list[list[str]]:
     return groups
 
 
-def _fuzzy_candidates(q: str, visible: QuerySet, postgres: bool,
-                      unrestricted: bool = False) -> list[int]:
+def _fuzzy_candidates(q: str, visible: QuerySet, postgres: bool) -> list[int]:
     """People whose names hold a corrected spelling of every word typed (bounded)."""
     if not NAME_LIKE.match(q):
         return []
@@ -215,14 +212,10 @@ def _fuzzy_candidates(q: str, visible: QuerySet, postgres: bool,
             for word in group:
                 either |= Q(search_text__contains=word)
             condition &= either
-        return [row[0] for row in _visible_rows(condition, visible, unrestricted)]
+        return [row[0] for row in _visible_rows(condition, visible)]
     match = " AND ".join("(" + " OR ".join(_fts_phrase(w) for w in group) + ")"
                          for group in groups)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT rowid FROM contact_fts WHERE contact_fts MATCH %s LIMIT %s",
-                       [match, SEARCH_CANDIDATES])
-        ids = [row[0] for row in cursor.fetchall()]
-    return list(visible.filter(id__in=ids).values_list("id", flat=True))
+    return [row[0] for row in _fts_rows(match, visible)]
 
 
 def name_similarity(needle: str, name: str) -> float:
@@ -240,8 +233,9 @@ def name_similarity(needle: str, name: str) -> float:
 
 def _contact_hit(contact: Contact, score: float) -> SearchHit:
     detail = contact.primary_email or (contact.phones[0] if contact.phones else "")
-    if contact.company_id:
-        detail = f"{detail} · {contact.company.name}" if detail else contact.company.name
+    if contact.shown_company:
+        name = contact.shown_company.name
+        detail = f"{detail} · {name}" if detail else name
     return SearchHit(type="contact", id=contact.id, title=contact.full_name, subtitle=detail,
                      url=f"/contacts/{contact.id}/", score=score)
 
@@ -256,14 +250,13 @@ def people(*, user: Any, q: str, limit: int = 20) -> list[SearchHit]:
         return []
     visible = _live_people(user)
     postgres = connection.vendor == "postgresql"
-    unrestricted = scope_for(user, "contacts.view") == "all"
     if postgres:
-        ids = _contact_ids_postgres(needle, limit, visible, unrestricted)
+        ids = _contact_ids_postgres(needle, limit, visible)
     else:
         ids = _contact_ids_sqlite(needle, limit, visible)
     scored: list[tuple[float, str, int]] = []
     if len(ids) < FUZZY_WHEN_FEWER_THAN and len(needle) >= 4 and not needle.isdigit():
-        candidates = _fuzzy_candidates(needle, visible, postgres, unrestricted)
+        candidates = _fuzzy_candidates(needle, visible, postgres)
         seen = set(ids)
         # Score names only; load the few people that made it (not 500 model instances).
         for contact_id, first, last in Contact.objects.filter(id__in=candidates).values_list(
@@ -276,6 +269,7 @@ def people(*, user: Any, q: str, limit: int = 20) -> list[SearchHit]:
         scored = scored[: limit - len(ids)]
     contacts = {c.id: c for c in Contact.objects.filter(id__in=ids + [i for _, _, i in scored])
                 .select_related("company")}
+    attach_shown_companies(user, contacts.values())
     hits = [_contact_hit(contacts[i], 100.0) for i in ids]
     hits.extend(_contact_hit(contacts[i], float(score)) for score, _, i in scored)
     return hits

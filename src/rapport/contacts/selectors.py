@@ -16,6 +16,7 @@ from rapport.contacts.models import (
     SavedView,
     Tag,
 )
+from rapport.contacts.shown import attach_shown_companies, with_company_shown
 from rapport.core import registry
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Event
@@ -125,8 +126,11 @@ def contact_list(*, user, params: dict[str, Any] | None = None) -> Page:
     queryset = _filtered_contacts(user, params)
     fields, descending = CONTACT_SORTS[sort]
     queryset = keyset(queryset, fields, descending, params.get("cursor"))
-    return page_of(queryset.select_related("company", "owner").prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.order_by("name"))), fields, limit, params)
+    page = page_of(with_company_shown(user, queryset).select_related("company", "owner")
+                   .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name"))),
+                   fields, limit, params)
+    attach_shown_companies(user, page.items)
+    return page
 
 
 EXPORT_COLUMNS = ("id", "first_name", "last_name", "emails", "phones", "job_title", "company",
@@ -145,15 +149,17 @@ def contact_export_rows(*, user, params: dict[str, Any] | None = None, chunk: in
     yield EXPORT_COLUMNS
     last_id = 0
     while True:
-        rows = list(queryset.filter(id__gt=last_id).order_by("id")
+        rows = list(with_company_shown(user, queryset.filter(id__gt=last_id)).order_by("id")
                     .select_related("company", "owner")
                     .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
                     [:chunk])
         if not rows:
             return
+        attach_shown_companies(user, rows)
         for c in rows:
             yield (c.id, c.first_name, c.last_name, "; ".join(c.emails), "; ".join(c.phones),
-                   c.job_title, c.company.name if c.company else "", c.lifecycle_stage,
+                   c.job_title, c.shown_company.name if c.shown_company else "",
+                   c.lifecycle_stage,
                    "; ".join(t.name for t in c.tags.all()), c.owner.email if c.owner else "",
                    c.source, c.email_opt_in, c.do_not_call, "; ".join(c.preferences),
                    json.dumps(c.custom_fields, ensure_ascii=False) if c.custom_fields else "",
@@ -163,7 +169,7 @@ def contact_export_rows(*, user, params: dict[str, Any] | None = None, chunk: in
 
 def contact_get(*, user, contact_id: int) -> Contact:
     contact = (
-        visible_contacts(user)
+        with_company_shown(user, visible_contacts(user))
         .select_related("company", "owner")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
         .filter(id=contact_id)
@@ -171,6 +177,7 @@ def contact_get(*, user, contact_id: int) -> Contact:
     )
     if contact is None:
         raise NotFound(f"no contact with id {contact_id}")
+    attach_shown_companies(user, [contact])
     return contact
 
 

@@ -144,6 +144,8 @@ def contact_edit(request, contact_id: int):
         definitions = list(selectors.custom_field_list(object_type="contact"))
         data, form_errors = contact_data_from_post(request.POST, definitions,
                                                    _find_company(request))
+        if contact.company_id and contact.shown_company is None and data["company_id"] is None:
+            del data["company_id"]  # a company this user cannot see stays linked, unshown
         outcome = submit(lambda: services.contact_update(
             actor=request.user, contact_id=contact_id, version=posted_version(request),
             changes=data), errors=form_errors)

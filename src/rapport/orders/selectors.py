@@ -74,7 +74,9 @@ class Catalogue:
 
 def catalogue_for(*, ids: Iterable[Any] = (), skus: Iterable[Any] = ()) -> Catalogue:
     """The products these ids and SKUs name, in two queries at most."""
-    wanted_ids = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)}
+    # Only ids a database can hold: lines are looked up before their shape is checked.
+    wanted_ids = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)
+                  and 0 < i < 2**63}
     wanted_skus = {s.strip().lower() for s in skus if isinstance(s, str) and s.strip()}
     live = Product.objects.filter(deleted_at__isnull=True)
     return Catalogue(

@@ -198,3 +198,14 @@ def test_requests_without_a_token_are_401():
     client = Client()
     assert client.get("/api/v1/products").status_code == 401
     assert client.get("/api/v1/orders").status_code == 401
+
+
+def test_an_order_line_naming_an_id_no_database_can_hold_is_a_422(api_as, owner):
+    from rapport.orders.tests.factories import make_contact
+
+    anna = make_contact(owner)
+    response = api_as(owner).post("/orders", {
+        "contact_id": anna.id, "ordered_at": "2026-01-05",
+        "lines": [{"product_id": 577901811112006134106423296, "quantity": 1}]})
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["lines.0.product_id"]
