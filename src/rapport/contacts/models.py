@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from rapport.core.models import EditableModel
+from rapport.core.models import EditableModel, deleted_index
 from rapport.core.permissions import OwnedBy, RestrictedQuerySet
 from rapport.core.validation import has_control_characters
 
@@ -64,7 +64,7 @@ class Company(EditableModel):
     size = models.CharField(max_length=16, blank=True, default="", choices=CompanySize.choices)
     address = models.TextField(max_length=2000, blank=True, default="")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+                              on_delete=models.SET_NULL, related_name="+", db_index=False)
     tags = models.ManyToManyField(Tag, through="CompanyTag", related_name="companies")
     custom_fields = models.JSONField(default=dict, blank=True)
 
@@ -76,6 +76,7 @@ class Company(EditableModel):
             models.Index(fields=["name", "id"], name="company_name_idx"),
             models.Index(fields=["owner", "id"], name="company_owner_idx"),
             models.Index(fields=["domain"], name="company_domain_idx"),
+            deleted_index("company_deleted_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(name=""), name="company_name_not_empty"),
@@ -93,10 +94,11 @@ class Contact(EditableModel):
     phones = models.JSONField(default=list, blank=True)
     addresses = models.JSONField(default=list, blank=True)
     job_title = models.CharField(max_length=150, blank=True, default="")
+    # Their single-column indexes would repeat the first column of the list indexes below.
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="contacts")
+                                related_name="contacts", db_index=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+                              on_delete=models.SET_NULL, related_name="+", db_index=False)
     tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts")
     lifecycle_stage = models.CharField(max_length=20, default=LifecycleStage.LEAD,
                                        choices=LifecycleStage.choices)
@@ -119,10 +121,17 @@ class Contact(EditableModel):
     class Meta:
         indexes = [
             models.Index(fields=["last_name", "first_name", "id"], name="contact_name_idx"),
+            # One owner's people in each list order: a team's list merges its members' (the
+            # plan cannot flip to sorting a whole team, whatever the statistics say).
             models.Index(fields=["owner", "id"], name="contact_owner_idx"),
-            models.Index(fields=["lifecycle_stage", "id"], name="contact_stage_idx"),
+            models.Index(fields=["owner", "last_name", "first_name", "id"],
+                         name="contact_owner_name_idx"),
+            models.Index(fields=["owner", "updated_at", "id"], name="contact_owner_updated_idx"),
             models.Index(fields=["company", "id"], name="contact_company_idx"),
             models.Index(fields=["updated_at", "id"], name="contact_updated_idx"),
+            deleted_index("contact_deleted_idx"),
+            # No index starts with lifecycle_stage: the list walks the name index and filters
+            # (a stage is never rare enough to pay for sorting what an index on it would find).
         ]
         constraints = [
             models.CheckConstraint(

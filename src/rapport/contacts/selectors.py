@@ -16,11 +16,13 @@ from rapport.contacts.models import (
     SavedView,
     Tag,
 )
+from rapport.contacts.search import matching_companies
 from rapport.contacts.shown import attach_shown_companies, with_company_shown
 from rapport.core import registry
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Event
-from rapport.core.pagination import Page, keyset, page_limit, page_of
+from rapport.core.pagination import Page, keyset, merged_page, page_limit, page_of
+from rapport.core.permissions import visible_owners
 from rapport.core.validation import CONTROL_CHARACTERS
 
 # sort key -> (fields in order, descending?)
@@ -90,16 +92,26 @@ def _custom_filters(object_type: str, params: dict[str, Any]) -> Q:
     return condition
 
 
-def _filtered_contacts(user, params: dict[str, Any]) -> QuerySet[Contact]:
-    queryset = visible_contacts(user)
+def _owner_param(user, params: dict[str, Any]) -> int | str | None:
+    """The ``owner`` filter: a user id, "none" (no owner), or None (anyone's)."""
     owner = params.get("owner")
     if owner == "me":
-        queryset = queryset.filter(owner_id=user.id)
-    elif owner == "none":
-        queryset = queryset.filter(owner__isnull=True)
-    elif owner:
-        queryset = queryset.filter(owner_id=_id_param(owner, "owner",
-                                                      "must be a user id, 'me' or 'none'"))
+        return user.id
+    if owner == "none" or not owner:
+        return owner or None
+    return _id_param(owner, "owner", "must be a user id, 'me' or 'none'")
+
+
+def _filtered_contacts(user, params: dict[str, Any]) -> QuerySet[Contact]:
+    queryset = _matching(visible_contacts(user), params)
+    owner = _owner_param(user, params)
+    if owner == "none":
+        return queryset.filter(owner__isnull=True)
+    return queryset if owner is None else queryset.filter(owner_id=owner)
+
+
+def _matching(queryset: QuerySet[Contact], params: dict[str, Any]) -> QuerySet[Contact]:
+    """The list filters other than the owner: stage, company, tag, custom fields."""
     if params.get("stage"):
         queryset = queryset.filter(lifecycle_stage=params["stage"])
     if params.get("company"):
@@ -123,12 +135,31 @@ def contact_list(*, user, params: dict[str, Any] | None = None) -> Page:
     if sort not in CONTACT_SORTS:
         raise ValidationFailed({"sort": f"must be one of {', '.join(CONTACT_SORTS)}"})
     limit = page_limit(params)
-    queryset = _filtered_contacts(user, params)
     fields, descending = CONTACT_SORTS[sort]
-    queryset = keyset(queryset, fields, descending, params.get("cursor"))
-    page = page_of(with_company_shown(user, queryset).select_related("company", "owner")
-                   .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name"))),
-                   fields, limit, params)
+    cursor = params.get("cursor")
+    base = _matching(Contact.objects.filter(deleted_at__isnull=True), params)
+    owners = visible_owners(user, "contacts.view")
+    wanted = _owner_param(user, params)
+    if wanted == "none":
+        owners, base = ([] if owners is not None else None), base.filter(owner__isnull=True)
+    elif wanted is not None:
+        owners = [wanted] if owners is None or wanted in owners else []
+
+    def shown(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
+        return with_company_shown(user, queryset).select_related("company", "owner") \
+            .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+
+    if owners is None or len(owners) == 1:
+        # Everyone's records, or one person's: one ordered walk of one index.
+        queryset = base if owners is None else base.filter(owner_id=owners[0])
+        lead = () if owners is None else ("owner_id",)
+        page = page_of(shown(keyset(queryset, fields, descending, cursor, lead=lead)), fields,
+                       limit, params)
+    else:
+        # A team's records: each member's in order through (owner, sort) indexes, merged.
+        page = merged_page([base.filter(owner_id=owner) for owner in owners], fields,
+                           descending, cursor, limit, filters=params, lead=("owner_id",),
+                           load=lambda ids: shown(Contact.objects.filter(id__in=ids)))
     attach_shown_companies(user, page.items)
     return page
 
@@ -275,8 +306,7 @@ def company_list(*, user, params: dict[str, Any] | None = None) -> Page:
     params = _clean_params(params)
     queryset = visible_companies(user)
     if params.get("q"):
-        queryset = queryset.filter(Q(name__icontains=params["q"]) |
-                                   Q(domain__icontains=params["q"]))
+        queryset = matching_companies(queryset, str(params["q"]).strip())
     if params.get("owner") == "me":
         queryset = queryset.filter(owner_id=user.id)
     if params.get("tag"):

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
@@ -66,14 +67,19 @@ def _typed(queryset: QuerySet, fields: tuple[str, ...], values: list[Any]) -> li
 
 
 def keyset(queryset: QuerySet, fields: tuple[str, ...], descending: bool,
-           cursor: str | None) -> QuerySet:
+           cursor: str | None, *, lead: tuple[str, ...] = ()) -> QuerySet:
     """Order by ``fields`` (the last one unique, e.g. ``id``) and, given a cursor, keep only
-    the rows after it."""
+    the rows after it.
+
+    ``lead`` names columns the query holds constant (``owner_id`` in one owner's list): they
+    lead the ORDER BY too, which changes no row's place but leaves only the (owner, ...)
+    index able to give the order, so no planner can prefer walking another one.
+    """
     if cursor:
         values = _typed(queryset, fields, decode_cursor(cursor, len(fields)))
         after = TupleLessThan if descending else TupleGreaterThan
         queryset = queryset.filter(after(Tuple(*(F(name) for name in fields)), values))
-    return queryset.order_by(*[f"-{f}" if descending else f for f in fields])
+    return queryset.order_by(*[f"-{f}" if descending else f for f in (*lead, *fields)])
 
 
 def page_of(queryset: QuerySet, fields: tuple[str, ...], limit: int,
@@ -85,6 +91,39 @@ def page_of(queryset: QuerySet, fields: tuple[str, ...], limit: int,
         rows = rows[:limit]
         next_cursor = encode_cursor([getattr(rows[-1], f) for f in fields])
     return Page(items=rows, next_cursor=next_cursor, filters=filters or {})
+
+
+def merged_page(branches: list[QuerySet], fields: tuple[str, ...], descending: bool,
+                cursor: str | None, limit: int, *, load: Any, lead: tuple[str, ...] = (),
+                filters: dict | None = None) -> Page:
+    """One page across several lists each already in order (one per owner, say).
+
+    Each branch reads at most ``limit + 1`` rows through its own index, in one UNION ALL
+    statement; ``load(ids)`` then fetches the chosen rows in full. However big a branch is,
+    the page costs the same two queries (a team's list without sorting 300,000 rows).
+    """
+    if not branches:
+        return Page(items=[], next_cursor=None, filters=filters or {})
+    parts, params = [], []
+    for branch in branches:
+        sql, branch_params = (keyset(branch, fields, descending, cursor, lead=lead)
+                              .values_list(*fields)[: limit + 1].query.sql_with_params())
+        # Django compiled it; the values are bound parameters.
+        parts.append(f"SELECT * FROM ({sql}) AS branch_{len(parts)}")  # noqa: S608
+        params.extend(branch_params)
+    direction = "DESC" if descending else "ASC"
+    order = ", ".join(f"{i} {direction}" for i in range(1, len(fields) + 1))
+    with connections[branches[0].db].cursor() as db_cursor:
+        db_cursor.execute(f"{' UNION ALL '.join(parts)} ORDER BY {order} LIMIT %s",  # noqa: S608
+                          [*params, limit + 1])
+        keys = db_cursor.fetchall()
+    ids = [key[-1] for key in keys[:limit]]
+    by_id = {row.pk: row for row in load(ids)}
+    items = [by_id[i] for i in ids if i in by_id]
+    # The cursor from the loaded row, whose values are typed (raw rows hold text on SQLite).
+    next_cursor = (encode_cursor([getattr(items[-1], f) for f in fields])
+                   if len(keys) > limit and items else None)
+    return Page(items=items, next_cursor=next_cursor, filters=filters or {})
 
 
 def page_limit(params: dict[str, Any]) -> int:

@@ -125,6 +125,19 @@ def scope_filter(user: Any, permission: str, owner_path: str | None) -> Q | None
     return Q(**{f"{owner_path}_id": user.id})
 
 
+def visible_owners(user: Any, permission: str) -> list[int] | None:
+    """Whose records ``user`` may ``permission``: None for everyone's, else the owners' ids
+    (empty: nobody's). Lists that read each owner's records in order use it."""
+    scope = scope_for(user, permission)
+    if scope == "all":
+        return None
+    if scope is None:
+        return []
+    if scope == "team":
+        return team_member_ids(user)
+    return [user.id]
+
+
 @dataclass(frozen=True)
 class OwnedBy:
     """How a model's records map to a resource and reach their owner (None: shared records)."""

@@ -336,6 +336,10 @@ class _Loader:
                 cursor.execute(
                     "INSERT INTO contact_fts(contact_fts, rank) VALUES ('automerge', %s)",
                     [int(row[0]) if row else FTS5_DEFAULT_AUTOMERGE])
+            if self.vendor == "sqlite" and any(
+                kind == "trigger" and "company_fts" in sql for _, kind, sql in chosen
+            ):
+                cursor.execute("INSERT INTO company_fts(company_fts) VALUES ('rebuild')")
         self.saved_sql = [item for item in self.saved_sql if item not in chosen]
 
     def fix_sequences(self, tables: Sequence[str]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
-from rapport.core.models import EditableModel
+from rapport.core.models import EditableModel, deleted_index
 from rapport.core.permissions import OwnedBy, RestrictedQuerySet
 
 
@@ -31,7 +31,8 @@ class Product(EditableModel):
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["name", "id"], name="product_name_idx")]
+        indexes = [models.Index(fields=["name", "id"], name="product_name_idx"),
+                   deleted_index("product_deleted_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_nonneg"),
             # "RYE-800" and "rye-800" are one product to a person typing or importing a SKU.

@@ -300,3 +300,28 @@ def test_typo_search_finds_the_person_among_hundreds_sharing_fragments(owner):
 
 
 SEARCH_CANDIDATES_FOR_TEST = 520
+
+
+def test_company_search_finds_parts_of_names_and_domains_through_an_index(owner):
+    from django.db import connection
+
+    from rapport.contacts.models import Company
+
+    cafe = services.company_create(actor=owner, data={"name": "Corner Café",
+                                                      "domain": "cornercafe.example"})
+    services.company_create(actor=owner, data={"name": "Mill Lane Deli"})
+    for q in ("orner", "CORNER", "cornercafe.ex", "café"):
+        hits = [h.id for h in search_everything(user=owner, q=q) if h.type == "company"]
+        assert hits == [cafe.id], q
+    services.company_update(actor=owner, company_id=cafe.id, version=1,
+                            changes={"name": "Dawn Patisserie"})
+    assert [h.id for h in search_everything(user=owner, q="patisser")] == [cafe.id]
+    assert not [h for h in search_everything(user=owner, q="corner c") if h.type == "company"]
+    queryset = search.matching_companies(Company.objects.all(), "patisser")
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {'QUERY PLAN ' if connection.vendor == 'sqlite' else ''}{sql}",
+                       params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    if connection.vendor == "sqlite":
+        assert "company_fts VIRTUAL TABLE INDEX" in plan, plan

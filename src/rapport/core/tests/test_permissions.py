@@ -99,3 +99,34 @@ def test_scopes_reach_as_the_table_says(people):
     changeable = set(Contact.objects.restrict(by_email["sales-north@example.com"], "change")
                      .values_list("first_name", flat=True))
     assert changeable == {"sales-north@example.com"}
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "-updated", "created", "-created"])
+def test_every_list_page_holds_what_restrict_allows_in_order(people, sort):
+    """Lists read a team's people owner by owner and merge them; the pages, walked to the
+    end, are exactly what restrict() allows, in the list's order, each once."""
+    from rapport.contacts import selectors
+    from rapport.contacts.models import Contact
+
+    users, _contacts = people
+    for extra in range(3):  # a few more each, so a team's pages interleave owners
+        for user in users:
+            contact_services.contact_create(actor=user, data={
+                "first_name": f"{extra}{user.email}", "last_name": "Same" if extra else "Z"})
+    order = {"name": ("last_name", "first_name", "id"), "-name": ("-last_name", "-first_name",
+             "-id"), "-updated": ("-updated_at", "-id"), "created": ("id",),
+             "-created": ("-id",)}[sort]
+    for user in users:
+        expected = list(Contact.objects.restrict(user, "view").order_by(*order)
+                        .values_list("id", flat=True))
+        seen, cursor = [], None
+        while True:
+            page = selectors.contact_list(user=user, params={"sort": sort, "limit": 4,
+                                                             "cursor": cursor})
+            seen += [c.id for c in page.items]
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        assert seen == expected, (user.email, sort)
+        mine = selectors.contact_list(user=user, params={"owner": "me", "limit": 200})
+        assert [c.owner_id for c in mine.items] == [user.id] * len(mine.items)

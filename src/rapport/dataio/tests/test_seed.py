@@ -135,8 +135,10 @@ def test_bulk_path_rebuilds_indexes_and_search(db):
     seed_run(contacts=60, companies=5, events_per_contact=3, seed=5, as_of=AS_OF, bulk=True)
     assert _index_names() == before
     owner = User.objects.get(role="owner")
-    person = Contact.objects.order_by("id")[10]
+    person = Contact.objects.select_related("company").exclude(company=None).order_by("id")[0]
     assert person.id in {h.id for h in search_everything(user=owner, q=person.full_name)}
+    company_hits = search_everything(user=owner, q=person.company.name[:12])
+    assert person.company_id in {h.id for h in company_hits if h.type == "company"}
     # The search trigger works again for rows written afterwards.
     from rapport.contacts.services import contact_create
 
