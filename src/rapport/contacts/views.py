@@ -22,6 +22,7 @@ from rapport.contacts.models import COMPANY_SIZES, FIELD_TYPES, LIFECYCLE_STAGES
 from rapport.core import registry
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.permissions import can
+from rapport.core.text import csv_safe
 
 LIST_PARAMS = ("owner", "tag", "stage", "company", "sort", "cursor")
 
@@ -65,14 +66,6 @@ class _Echo:
         return value
 
 
-def _csv_safe(value) -> str:
-    """Spreadsheet programs run cells starting with = + - @ as formulas; defuse them."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("+", "-") and text[1:].replace(" ", "").isdigit():
-        return text  # a phone number or a plain number is not a formula
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @login_required
 def contact_export(request):
     import csv
@@ -87,7 +80,7 @@ def contact_export(request):
     except ValidationFailed as failure:
         return HttpResponseBadRequest(str(failure))
     writer = csv.writer(_Echo())
-    stream = (writer.writerow([_csv_safe(v) for v in row]) for row in rows)
+    stream = (writer.writerow([csv_safe(v) for v in row]) for row in rows)
     response = StreamingHttpResponse(
         (chunk for part in ([writer.writerow(header)], stream) for chunk in part),
         content_type="text/csv; charset=utf-8")
