@@ -65,6 +65,7 @@ class ImportAdapter(Protocol):
             first. Their order is the order the pages list them in.
         required: the columns a file must have.
         examples: a short example value per column, for the page that explains the format.
+        description: a sentence or two for that page (what is matched, what is created).
         key: the column whose equal values make rows one record (None: every row is one).
         options: the import's own options (a pydantic model; its fields are form fields).
     """
@@ -76,6 +77,7 @@ class ImportAdapter(Protocol):
     columns: Mapping[str, Sequence[str]]
     required: Sequence[str]
     examples: Mapping[str, str]
+    description: str
     key: str | None
     options: type[BaseModel]
 

@@ -69,7 +69,7 @@ def import_start(request, type: str):
         "options": _option_fields(adapter, values),
         "columns": [(name, aliases[1:], name in adapter.required, adapter.examples.get(name, ""))
                     for name, aliases in adapter.columns.items()],
-        "max_rows": MAX_IMPORT_ROWS, "max_megabytes": MAX_IMPORT_BYTES // 1024 // 1024,
+        "max_rows": f"{MAX_IMPORT_ROWS:,}", "max_megabytes": MAX_IMPORT_BYTES // 1024 // 1024,
         "section": "imports",
     }, status=422 if errors else 200)
 

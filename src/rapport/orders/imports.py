@@ -122,6 +122,9 @@ class OrdersImport:
         "unit_price": "4.50 (empty: the product's price)",
         "channel": "in_store, online, phone, wholesale, market or other",
     }
+    description = ("One order line per row; rows with the same order_ref form one order. "
+                   "Customers are found by email and products by SKU: the import never "
+                   "creates either.")
     key = "order_ref"
     options = OrdersImportOptions
 

@@ -28,6 +28,7 @@ class NotesImport:
     columns = {"email": ("email", "e_mail"), "note": ("note", "text"), "ref": ("ref",)}
     required = ("email", "note")
     examples = {"email": "anna@example.com", "note": "likes rye"}
+    description = "One note per row."
     key = None
     options = NoteOptions
 

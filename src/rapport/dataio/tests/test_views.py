@@ -69,7 +69,8 @@ def test_upload_preview_run_and_report(web_as, owner):
     assert "<b>1</b>orders with errors" in page
     assert ('<td data-label="Row">3</td><td data-label="Column">quantity</td>'
             '<td data-label="Value"><code>lots</code></td>'
-            '<td data-label="Problem">&#x27;lots&#x27; is not a whole number</td>') in page
+            '<td data-label="Problem" class="wide">&#x27;lots&#x27; is not a whole number'
+            '</td>') in page
     assert f'href="/imports/{job.id}/problems.csv"' in page
     download = client.get(f"/imports/{job.id}/problems.csv")
     assert download["Content-Disposition"] == (
