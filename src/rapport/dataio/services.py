@@ -99,14 +99,15 @@ def _queue(job: ImportJob, actor_id: int | None) -> None:
     record_events([events.import_queued(job_id=job.id, actor_id=actor_id)])
 
 
-@transaction.atomic
 def import_start(*, actor: Any, data: ImportStartInput | Mapping[str, Any],
                  file: Any) -> ImportJob:
-    """Check an uploaded file and keep it with a new job; queue it unless ``start`` is False.
+    """Check an uploaded file and keep it with a new job, planned into batches; queue it
+    unless ``start`` is False.
 
     What makes the whole file unusable is a ValidationFailed naming the field (``type``,
     ``file``, ``encoding``, ``columns`` or an option of the type) and stores nothing; what is
-    wrong with single rows is the job's report.
+    wrong with single rows is the job's report. The file is read before the transaction
+    begins, so a large one does not hold SQLite's write lock while it is parsed.
     """
     fields = parse(ImportStartInput, data)
     adapter = selectors.adapter_for(fields.type)
@@ -117,18 +118,20 @@ def import_start(*, actor: Any, data: ImportStartInput | Mapping[str, Any],
     with gc_paused():
         table = read_table(content, adapter, encoding=fields.encoding)
         records = group(table.rows, adapter)
-    job = ImportJob.objects.create(
-        type=adapter.type, owner=actor, file_name=str(getattr(file, "name", "") or "")[:255],
-        file_size=len(content), options=options.model_dump(mode="json"),
-        dry_run=fields.dry_run, encoding=table.encoding, delimiter=table.delimiter,
-        headers=table.headers, ignored_columns=table.ignored_columns, rows=len(table.rows),
-        blank_rows=table.blank_rows)
-    ImportFile.objects.create(job=job, content=content)
-    _plan(job, records)
-    record_events([events.import_started(job_id=job.id, actor_id=actor.id,
-                                         snapshot=_snapshot(job))])
-    if fields.start:
-        _queue(job, actor.id)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            type=adapter.type, owner=actor,
+            file_name=str(getattr(file, "name", "") or "")[:255], file_size=len(content),
+            options=options.model_dump(mode="json"), dry_run=fields.dry_run,
+            encoding=table.encoding, delimiter=table.delimiter, headers=table.headers,
+            ignored_columns=table.ignored_columns, rows=len(table.rows),
+            blank_rows=table.blank_rows)
+        ImportFile.objects.create(job=job, content=content)
+        _plan(job, records)
+        record_events([events.import_started(job_id=job.id, actor_id=actor.id,
+                                             snapshot=_snapshot(job))])
+        if fields.start:
+            _queue(job, actor.id)
     return job
 
 
@@ -199,8 +202,14 @@ def import_work(*, job_id: int) -> str:
     if content is None:
         return _fail(job, "its file was removed")
     _begin(job)
-    with gc_paused():
-        return _work(job, adapter, bytes(content))
+    try:
+        with gc_paused():
+            return _work(job, adapter, bytes(content))
+    except Exception as error:
+        # Not a crash (the sweeper handles those) but an error outside any one batch: stop
+        # the job with the reason rather than let the sweeper start it again every minute.
+        _fail(job, f"stopped by an error: {type(error).__name__}: {error}")
+        raise
 
 
 def _work(job: ImportJob, adapter: ImportAdapter, content: bytes) -> str:
