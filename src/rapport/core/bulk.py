@@ -86,9 +86,15 @@ def insert_rows(model: type[models.Model], columns: Sequence[str],
                 found.extend(cursor.fetchall())
         pending, count = [], 0
 
+    adapted = [(i, adapt) for i, adapt in enumerate(adapters) if adapt is not None]
     for row in rows:
-        pending.extend(value if adapt is None else adapt(value)
-                       for adapt, value in zip(adapters, row, strict=True))
+        if len(row) != len(fields):
+            raise ValueError(f"a row of {len(row)} values for {len(fields)} columns")
+        if adapted:
+            row = list(row)
+            for i, adapt in adapted:
+                row[i] = adapt(row[i])
+        pending.extend(row)
         count += 1
         if count >= per_statement:
             flush()

@@ -61,24 +61,32 @@ def money_cell(text: str) -> str:
     return text
 
 
-def _cell(row: Any, memo: dict[str, Any], column: str, parse: Any, text: Any,
-          value: str) -> None:
-    """Set ``row.values[value]`` to ``parse(text)``, or add its ValueError as the column's
-    error. Each distinct text is parsed once per job: files repeat the same dates, customers,
-    quantities and prices on many rows."""
+def _column(rows: Sequence[Any], memo: dict[str, Any], column: str, parse: Any, value: str,
+            *, default: str | None = None) -> None:
+    """Set ``row.values[value]`` to ``parse(cell)`` for each row, or add the ValueError as
+    the column's error. Empty cells are skipped unless there is a ``default`` for them. Each
+    distinct text is parsed once per job: files repeat the same dates, customers, quantities
+    and prices on many rows."""
     cache = memo.setdefault(column, {})
-    try:
-        parsed = cache[text]
-    except KeyError:
-        try:
-            parsed = parse(text)
-        except ValueError as error:
-            parsed = error
-        cache[text] = parsed
-    if isinstance(parsed, ValueError):
-        row.error(column, str(parsed))
-    else:
-        row.values[value] = parsed
+    for row in rows:
+        text = row.cells.get(column) or default
+        if text is None:
+            continue
+        parsed = cache.get(text)
+        if parsed is None:
+            try:
+                parsed = parse(text)
+            except ValueError as error:
+                parsed = error
+            cache[text] = parsed
+        if isinstance(parsed, ValueError):
+            row.error(column, str(parsed))
+        else:
+            row.values[value] = parsed
+
+
+def _quantity(text: str) -> int:
+    return parse_quantity(text or None)  # an empty cell "must be a whole number"
 
 
 def _price(text: str) -> Any:
@@ -130,27 +138,27 @@ class OrdersImport:
 
     def parse(self, rows: Sequence[Any], options: OrdersImportOptions,
               memo: dict[str, Any]) -> None:
-        default_channel = options.default_channel
+        # Column by column, in the file's column order, so each row's errors come in that
+        # order too.
         for row in rows:
-            cells = row.cells
-            ref = cells["order_ref"]
+            ref = row.cells["order_ref"]
             if not ref:
                 row.error("order_ref", "is required (rows with the same order_ref form one "
                                        "order)")
             elif len(ref) > REF_LENGTH:
                 row.error("order_ref", f"must be at most {REF_LENGTH} characters")
-            _cell(row, memo, "date", parse_ordered_at, cells["date"], "ordered_at")
-            if not cells["customer_email"]:
+        _column(rows, memo, "date", parse_ordered_at, "ordered_at", default="")
+        for row in rows:
+            if not row.cells["customer_email"]:
                 row.error("customer_email", "is required")
-            else:
-                _cell(row, memo, "customer_email", _email, cells["customer_email"], "email")
-            if not cells["sku"]:
+        _column(rows, memo, "customer_email", _email, "email")
+        for row in rows:
+            if not row.cells["sku"]:
                 row.error("sku", "is required")
-            _cell(row, memo, "quantity", parse_quantity, cells["quantity"] or None, "quantity")
-            if cells.get("unit_price"):
-                _cell(row, memo, "unit_price", _price, cells["unit_price"], "unit_price")
-            _cell(row, memo, "channel", clean_channel, cells.get("channel") or default_channel,
-                  "channel")
+        _column(rows, memo, "quantity", _quantity, "quantity", default="")
+        _column(rows, memo, "unit_price", _price, "unit_price")
+        _column(rows, memo, "channel", clean_channel, "channel",
+                default=options.default_channel)
 
     def known(self, keys: Sequence[str]) -> set[str]:
         return selectors.existing_order_refs(refs=set(keys))

@@ -260,3 +260,14 @@ def test_an_order_too_big_for_one_record_is_refused_whole(owner, bakery):
                                        reason="order BIG has 501 lines; at most 500")
     assert report.errors[1].reason == "not imported because row 2 of order BIG has an error"
     assert list(Order.objects.values_list("external_ref", flat=True)) == ["OK-1"]
+
+
+def test_empty_cells_say_what_is_missing(owner, bakery):
+    report = import_csv(actor=owner, file=csv_file(HEADER + ",,,,,,online\n"))
+    assert [(e.column, e.reason) for e in report.errors] == [
+        ("order_ref", "is required (rows with the same order_ref form one order)"),
+        ("date", "is required (YYYY-MM-DD or YYYY-MM-DD HH:MM)"),
+        ("customer_email", "is required"),
+        ("sku", "is required"),
+        ("quantity", "must be a whole number"),
+    ]
