@@ -43,16 +43,6 @@ def bakery(owner, settings):
     return owner
 
 
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(5_000)
-    yield page
-    context.close()
-
-
 def _no_sideways_scroll(page, width: int) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     wide = page.evaluate("""(width) => [...document.querySelectorAll('main *')]

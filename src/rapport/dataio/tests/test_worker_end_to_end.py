@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from rapport.core.tests.processes import home_env, rapport, shell
+
 SETUP = """
 from decimal import Decimal
 from rapport.accounts.services import user_create
@@ -36,15 +38,6 @@ print(job.id)
 """
 
 
-def _rapport(args, env, timeout=300):
-    return subprocess.run([sys.executable, "-m", "rapport.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout, check=True)
-
-
-def _shell(code, env):
-    return _rapport(["shell", "--no-imports", "-c", code], env).stdout.strip().splitlines()
-
-
 def _csv(path: pathlib.Path, orders: int, customers: int, lines: int = 3) -> int:
     rows = ["order_ref,date,customer_email,sku,quantity"]
     rows += [f"W-{i:05d},2026-02-{i % 28 + 1:02d},c{i % customers}@x.example,L{j},{j + 1}"
@@ -55,11 +48,7 @@ def _csv(path: pathlib.Path, orders: int, customers: int, lines: int = 3) -> int
 
 @pytest.fixture
 def home(tmp_path: pathlib.Path):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env["RAPPORT_HOME"] = str(tmp_path)
-    _rapport(["migrate", "--no-input"], env)
-    return env
+    return home_env(tmp_path)
 
 
 class Database:
@@ -74,14 +63,14 @@ class Database:
 
 
 def test_an_uploaded_file_is_imported_by_a_worker(home, tmp_path):
-    _shell(SETUP.format(customers=5), home)
+    shell(SETUP.format(customers=5), home)
     rows = _csv(tmp_path / "orders.csv", orders=40, customers=5)
-    job_id = _shell(UPLOAD.format(path=str(tmp_path / "orders.csv")), home)[-1]
+    job_id = shell(UPLOAD.format(path=str(tmp_path / "orders.csv")), home)[-1]
     db = Database(home)
     assert db.one("SELECT status, rows FROM dataio_importjob") == ("queued", rows)
     assert db.one("SELECT task_path, status FROM django_tasks_database_dbtaskresult") == (
         "rapport.dataio.tasks.run_import", "READY")
-    _rapport(["worker", "--burst"], home)
+    rapport(["worker", "--burst"], home)
     assert db.one("SELECT status, rows_done, created FROM dataio_importjob") == (
         "done", rows, 40)
     assert db.one("SELECT count(*) FROM orders_order") == (40,)
@@ -91,9 +80,9 @@ def test_an_uploaded_file_is_imported_by_a_worker(home, tmp_path):
 
 def test_a_worker_killed_mid_import_is_replaced_and_every_row_lands_once(home, tmp_path):
     env = {**home, "RAPPORT_IMPORT_BATCH_ROWS": "300", "RAPPORT_IMPORT_CLAIM_SECONDS": "2"}
-    _shell(SETUP.format(customers=50), env)
+    shell(SETUP.format(customers=50), env)
     rows = _csv(tmp_path / "orders.csv", orders=6000, customers=50)
-    _shell(UPLOAD.format(path=str(tmp_path / "orders.csv")), env)
+    shell(UPLOAD.format(path=str(tmp_path / "orders.csv")), env)
     db = Database(env)
     batches = db.one("SELECT batches FROM dataio_importjob")[0]
     assert batches == 60
@@ -120,8 +109,8 @@ def test_a_worker_killed_mid_import_is_replaced_and_every_row_lands_once(home, t
     assert db.one("SELECT status FROM django_tasks_database_dbtaskresult") == ("RUNNING",)
 
     time.sleep(2.5)  # the dead worker's claim and the job's lease run out
-    _rapport(["scheduler", "--once"], env)  # the periodic sweeper is due
-    _rapport(["worker", "--burst"], env)  # it queues the job again and works it off
+    rapport(["scheduler", "--once"], env)  # the periodic sweeper is due
+    rapport(["worker", "--burst"], env)  # it queues the job again and works it off
     assert db.one("SELECT status, created, rows_done, skipped_duplicates, failed "
                   "FROM dataio_importjob") == ("done", 6000, rows, 0, 0)
     assert db.one("SELECT count(*), count(DISTINCT external_ref) FROM orders_order") == (
@@ -129,7 +118,7 @@ def test_a_worker_killed_mid_import_is_replaced_and_every_row_lands_once(home, t
     assert db.one("SELECT count(*) FROM orders_orderline") == (rows,)
     assert db.one("SELECT count(*) FROM core_event WHERE kind = 'order.placed'") == (6000,)
     assert db.one("SELECT max(attempts) FROM dataio_importbatch") == (2,)
-    assert _rapport(["audit", "verify"], env).stdout.strip().startswith("OK")
+    assert rapport(["audit", "verify"], env).stdout.strip().startswith("OK")
 
 
 def test_the_import_runs_on_rq_workers_too(home, tmp_path):
@@ -140,8 +129,8 @@ def test_the_import_runs_on_rq_workers_too(home, tmp_path):
 
     redis.Redis.from_url(redis_url).flushdb()
     env = {**home, "REDIS_URL": redis_url}
-    _shell(SETUP.format(customers=5), env)
+    shell(SETUP.format(customers=5), env)
     rows = _csv(tmp_path / "orders.csv", orders=40, customers=5)
-    _shell(UPLOAD.format(path=str(tmp_path / "orders.csv")), env)
-    _rapport(["worker", "--burst"], env)
+    shell(UPLOAD.format(path=str(tmp_path / "orders.csv")), env)
+    rapport(["worker", "--burst"], env)
     assert Database(env).one("SELECT status, rows_done FROM dataio_importjob") == ("done", rows)
