@@ -7,6 +7,7 @@ of a real worker process is in test_worker_end_to_end.py.
 
 import datetime as dt
 import io
+import threading
 from decimal import Decimal
 
 import pytest
@@ -311,3 +312,36 @@ def test_another_app_adds_an_import_type_without_touching_dataio(owner, sales_a)
         assert notes.written == [("a@example.com", "NB:likes rye")]
     finally:
         unregister_notes()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_share_the_batches_and_write_each_once(owner, settings):
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the test database of SQLite is in memory, shared by threads through "
+                    "table locks; real worker processes on SQLite: test_worker_end_to_end.py")
+    settings.RAPPORT_IMPORT_BATCH_ROWS = 20
+    make_contact(owner, first_name="Anna", email="anna@example.com")
+    ProductFactory(sku="RYE")
+    ProductFactory(sku="BUN")
+    job = start(owner, orders_csv(200))
+    results = []
+
+    def worker():
+        try:
+            results.append(services.import_work(job_id=job.id))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    job.refresh_from_db()
+    assert (job.status, job.created, job.skipped_duplicates, job.rows_done) == (
+        "done", 200, 0, 400)
+    assert sum(int(result.split(": ")[1].split()[0]) for result in results) == job.batches
+    assert set(job.ledger.values_list("attempts", flat=True)) == {1}
+    every_order_once(200)
