@@ -15,7 +15,7 @@ import pytest
 # itself (creating data, checking results) would otherwise be refused as "async unsafe".
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, make_user
+from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, make_user
 
 
 def pytest_collection_modifyitems(config, items):
@@ -50,6 +50,17 @@ def page(page):
     page.set_default_timeout(5_000)
     page.set_default_navigation_timeout(10_000)
     return page
+
+
+@pytest.fixture
+def phone(browser):
+    """A page in a phone-sized touch browser (390 px wide)."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(5_000)
+    yield page
+    context.close()
 
 
 @pytest.fixture

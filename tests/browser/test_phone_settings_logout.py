@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support import PHONE, login, shot
@@ -18,16 +17,6 @@ def _contact(actor, **data):
 
 def _page_width(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(5_000)
-    yield page
-    context.close()
 
 
 def test_phone_width_burger_menu_and_search(phone, server, owner):

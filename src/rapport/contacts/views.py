@@ -28,6 +28,7 @@ from rapport.core import registry
 from rapport.core.errors import PermissionDenied, ValidationFailed
 from rapport.core.pages import act, done, list_page, posted_version, submit
 from rapport.core.permissions import can
+from rapport.core.text import csv_safe
 
 LIST_PARAMS = ("owner", "tag", "stage", "company", "sort", "cursor")
 SORTS = [("name", "Name A–Z"), ("-name", "Name Z–A"), ("-updated", "Recently changed"),
@@ -63,14 +64,6 @@ class _Echo:
         return value
 
 
-def _csv_safe(value) -> str:
-    """Spreadsheet programs run cells starting with = + - @ as formulas; defuse them."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("+", "-") and text[1:].replace(" ", "").isdigit():
-        return text  # a phone number or a plain number is not a formula
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @login_required
 def contact_export(request):
     params = {k: request.GET.get(k, "") for k in LIST_PARAMS if k not in ("cursor", "sort")}
@@ -81,7 +74,7 @@ def contact_export(request):
     except ValidationFailed as failure:
         return HttpResponseBadRequest(str(failure))
     writer = csv.writer(_Echo())
-    stream = (writer.writerow([_csv_safe(v) for v in row]) for row in rows)
+    stream = (writer.writerow([csv_safe(v) for v in row]) for row in rows)
     response = StreamingHttpResponse(
         (chunk for part in ([writer.writerow(header)], stream) for chunk in part),
         content_type="text/csv; charset=utf-8")

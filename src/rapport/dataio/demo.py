@@ -3,8 +3,10 @@
 Hearth & Crumb Bakery in Portland sells bread, pastries, cakes and coffee to about 500 people
 and supplies about 30 cafés, restaurants, hotels and offices. People, companies, preferences,
 notes and stage changes go through the real services with a simulated clock, so every one of
-them is a real, correctly dated event on the timeline. Orders (about fifteen thousand) are
-bulk-written with the same ``order.placed`` events ``order_create`` records.
+them is a real, correctly dated event on the timeline. Orders (about fifteen thousand) go
+through the orders bulk service the CSV import uses (``orders_bulk_create``), each recorded at
+the moment it was placed (time passed in, not a patched clock), with the same ``order.placed``
+events ``order_create`` records.
 
 Deterministic given the seed (and the day it runs: the history ends today).
 """
@@ -27,10 +29,9 @@ from rapport.accounts.selectors import user_exists
 from rapport.accounts.services import user_create
 from rapport.contacts import selectors as contact_selectors
 from rapport.contacts import services as contact_services
-from rapport.core.events import record_events
 from rapport.dataio.pools import ascii_word
-from rapport.orders.models import Order, OrderLine, Product
-from rapport.orders.services import LineDraft, order_event, order_total, product_create
+from rapport.orders.inputs import BulkLine, BulkOrder, OrdersBulkInput
+from rapport.orders.services import orders_bulk_create, product_create
 
 BAKERY = "Hearth & Crumb Bakery"
 DOMAIN = "hearthandcrumb.example.com"
@@ -248,7 +249,7 @@ def _users(start: dt.datetime) -> dict[str, object]:
     return users
 
 
-def _products(owner, start: dt.datetime) -> list[Product]:
+def _products(owner, start: dt.datetime) -> list:
     with _clock(start - dt.timedelta(hours=20)):
         return [product_create(actor=owner, data={"name": p.name, "sku": p.sku,
                                                   "category": p.category, "price": p.price})
@@ -510,7 +511,7 @@ STREETS = ("SE Hawthorne Blvd", "NE Alberta St", "SE Division St", "N Mississipp
 
 
 def _basket(rng: random.Random, person: Person, moment: dt.datetime,
-            products: list[Product]) -> list[tuple[int, int, Decimal]]:
+            products: list) -> list[tuple[int, int, Decimal]]:
     """(product index, quantity, unit price) lines for one order."""
     if person.segment == "wholesale":
         lines = [(PRODUCTS.index(next(p for p in PRODUCTS if p.sku == "WH-SOUR")),
@@ -544,9 +545,10 @@ def _basket(rng: random.Random, person: Person, moment: dt.datetime,
     return lines
 
 
-def _orders(rng: random.Random, users: dict, people: list[Person], products: list[Product],
+def _orders(rng: random.Random, users: dict, people: list[Person], products: list,
             end: dt.datetime) -> int:
-    """Bulk-write every order, its lines and its ``order.placed`` event (as order_create does)."""
+    """Every order through the bulk service, in time order, as whoever took it: online orders
+    by no one (the shop), the others by the customer's owner (the person at the counter)."""
     plans: list[tuple[dt.datetime, Person, str, list[tuple[int, int, Decimal]]]] = []
     for person in people:
         for moment in person.orders:
@@ -559,32 +561,20 @@ def _orders(rng: random.Random, users: dict, people: list[Person], products: lis
             plans.append((moment, person, channel, _basket(rng, person, moment, products)))
     plans.sort(key=lambda plan: (plan[0], plan[1].contact_id))
     owners = contact_selectors.owner_ids(contact_ids={p.contact_id for p in people})
+    staff = {user.id: user for user in users.values()}
     written = 0
     for begin in range(0, len(plans), 2000):
-        chunk = plans[begin:begin + 2000]
-        orders, drafts = [], []
-        for n, (moment, person, channel, lines) in enumerate(chunk, start=begin + 1):
-            order_lines = [LineDraft(product=products[i], quantity=q, unit_price=price)
-                           for i, q, price in lines]
-            orders.append(Order(contact_id=person.contact_id, ordered_at=moment,
-                                channel=channel, external_ref=f"HC-{n:06d}",
-                                total=order_total(order_lines)))
-            drafts.append(order_lines)
-        Order.objects.bulk_create(orders)
-        if any(order.pk is None for order in orders):  # backends without RETURNING
-            by_ref = dict(Order.objects.filter(external_ref__in=[o.external_ref for o in orders])
-                          .values_list("external_ref", "id"))
-            for order in orders:
-                order.pk = by_ref[order.external_ref]
-        OrderLine.objects.bulk_create([
-            OrderLine(order=order, product=line.product, quantity=line.quantity,
-                      unit_price=line.unit_price)
-            for order, lines in zip(orders, drafts, strict=True) for line in lines
-        ])
-        record_events(
-            order_event(order, lines, actor_id=None if order.channel == "online"
-                        else owners.get(order.contact_id))
-            for order, lines in zip(orders, drafts, strict=True)
-        )
-        written += len(orders)
+        by_actor: dict[int | None, list[BulkOrder]] = {}
+        for n, (moment, person, channel, lines) in enumerate(plans[begin:begin + 2000],
+                                                             start=begin + 1):
+            taker = None if channel == "online" else owners.get(person.contact_id)
+            by_actor.setdefault(taker, []).append(BulkOrder(
+                contact_id=person.contact_id, ordered_at=moment, channel=channel,
+                external_ref=f"HC-{n:06d}", recorded_at=moment,
+                lines=[BulkLine(product_id=products[i].id, quantity=q, unit_price=price)
+                       for i, q, price in lines]))
+        for taker, orders in by_actor.items():
+            result = orders_bulk_create(actor=staff.get(taker),
+                                        data=OrdersBulkInput(orders=orders))
+            written += len(result.created)
     return written

@@ -1,6 +1,7 @@
-"""/api/v1/ endpoints for the product catalogue, orders and the CSV import of orders.
+"""/api/v1/ endpoints for the product catalogue and orders.
 
-Money is JSON text with two decimals ("4.50"), never a float.
+Money is JSON text with two decimals ("4.50"), never a float. The CSV import of orders
+(``POST /orders/import``) is served by dataio's import pipeline (docs/imports.md).
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Field, File, Form, Query, Router, Schema, Status
-from ninja.files import UploadedFile
+from ninja import Field, Query, Router, Schema, Status
 
 from rapport.core.api_schemas import ERRORS, WRITE_ERRORS
 from rapport.core.inputs import Text
@@ -89,30 +89,6 @@ class OrderFilters(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-class ImportErrorOut(Schema):
-    row: int = Field(..., description="as a spreadsheet numbers it: the header is row 1")
-    column: str
-    value: str
-    reason: str
-
-
-class ImportReportOut(Schema):
-    encoding: str
-    delimiter: str
-    rows: int
-    blank_rows: int
-    orders: int
-    created: int
-    lines_created: int
-    skipped_duplicates: int
-    failed: int
-    error_count: int
-    errors: list[ImportErrorOut]
-    errors_truncated: bool
-    ignored_columns: list[str]
-    dry_run: bool
-
-
 # --- products ----------------------------------------------------------------------------------
 
 @router.get("/products", response={200: ProductPage, **ERRORS})
@@ -157,19 +133,6 @@ def create_order(request: HttpRequest, payload: OrderInput):
     return Status(201, selectors.order_get(user=request.user, order_id=order.id))
 
 
-@router.post("/orders/import", response={200: ImportReportOut, **ERRORS})
-def import_orders(request: HttpRequest, file: File[UploadedFile | None] = None,
-                  default_channel: Form[str] = "in_store",
-                  encoding: Form[str | None] = None, dry_run: Form[bool] = False):
-    """CSV with columns order_ref, date, customer_email, sku, quantity and optionally
-    unit_price and channel; one order line per row. ``default_channel`` (in_store, online,
-    phone, wholesale, market or other) applies to rows without a channel. Answers with what
-    was imported and every row that was not (row, column, reason)."""
-    return services.orders_import_csv(actor=request.user, file=file,
-                                      default_channel=default_channel, encoding=encoding,
-                                      dry_run=dry_run)
-
-
-@router.get("/orders/{order_id}", response={200: OrderOut, **ERRORS})
+@router.get("/orders/{int:order_id}", response={200: OrderOut, **ERRORS})
 def get_order(request: HttpRequest, order_id: int):
     return selectors.order_get(user=request.user, order_id=order_id)

@@ -1,5 +1,11 @@
 """The shape of every write to the catalogue and to orders, and the values they hold.
 
+``OrdersBulkInput`` is what the bulk path takes (the CSV import and the demo): orders whose
+values are already checked, each naming its customer and products by id and carrying the
+reference it has where it came from. ``OrdersImportOptions`` are the options of an orders
+import (the page's and the API's form fields besides the file).
+
+
 The API takes these as request bodies, the pages fill them from their forms, the CSV import
 parses its cells with the same value parsers, and the services take them: a limit or a choice
 is declared once. What needs the database (does this product exist, may this user add orders
@@ -12,11 +18,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
 from django.utils import timezone
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BeforeValidator,
     Field,
     PrivateAttr,
@@ -247,3 +254,52 @@ class OrderInput(Input):
     def catalogue(self) -> Catalogue | None:
         """The products the lines name, when validated with a context."""
         return self._catalogue
+
+
+# --- the bulk path (CSV import, demo) -------------------------------------------------------
+
+MAX_BULK_ORDERS = 10_000
+
+
+def _not_zero(quantity: int) -> int:
+    if quantity == 0:
+        raise ValueError("must not be 0 (use a negative number for a return)")
+    return quantity
+
+
+# Values already parsed by the import's cells: plain constraints, cheap by the 100,000.
+BulkQuantity = Annotated[int, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY),
+                         AfterValidator(_not_zero)]
+BulkMoney = Annotated[Decimal, Field(ge=0, le=MAX_PRICE, max_digits=12, decimal_places=2)]
+
+
+class BulkLine(NamedTuple):
+    """One line of a bulk order: a tuple, as bulk data is (cheap to make by the 100,000)."""
+
+    product_id: RecordId
+    quantity: BulkQuantity  # negative for a return
+    unit_price: BulkMoney
+
+
+# Plain text, not the enum: bulk rows go to the database as they are.
+ChannelValue = Literal[*CHANNELS]  # type: ignore[valid-type]
+
+
+class BulkOrder(Input):
+    contact_id: RecordId
+    ordered_at: AwareDatetime
+    channel: ChannelValue = "in_store"
+    external_ref: Annotated[str, Text.of(Order, "external_ref", min_length=1)]
+    lines: list[BulkLine] = Field(..., min_length=1, max_length=MAX_LINES)
+    recorded_at: AwareDatetime | None = Field(
+        None, description="when it entered the books (default: now); the demo replays history")
+
+
+class OrdersBulkInput(Input):
+    """Orders already checked line by line; an order whose reference exists is skipped."""
+
+    orders: list[BulkOrder] = Field(..., max_length=MAX_BULK_ORDERS)
+
+
+class OrdersImportOptions(Input):
+    default_channel: ChannelValue = Field("in_store", title="Channel for rows without one")

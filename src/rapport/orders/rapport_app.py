@@ -1,9 +1,11 @@
-"""How orders plugs in: catalogue and order pages and API, purchases on the contact page."""
+"""How orders plugs in: catalogue and order pages and API, purchases on the contact page, the
+CSV import of orders (run by dataio)."""
 
 from rapport.core.permissions import Resource, grant
 from rapport.core.registry import NavEntry, Panel, RapportApp, register
 from rapport.orders import events, selectors, urls
 from rapport.orders.api import router
+from rapport.orders.imports import ORDERS
 
 
 def _purchases(user, contact):
@@ -17,6 +19,7 @@ APP = register(RapportApp(
     nav=[NavEntry("Products & orders", "product_list", "orders", order=30)],
     event_kinds=events.KINDS,
     panels=[Panel("contact", "orders/_purchase_summary.html", _purchases, order=10)],
+    import_adapters=[ORDERS],
     resources=[
         Resource("orders", "Orders", {
             "view": grant(owner="all", manager="team", sales="team", support="all",

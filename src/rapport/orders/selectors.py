@@ -111,6 +111,15 @@ def product_categories() -> list[str]:
                 .order_by("category").values_list("category", flat=True).distinct()[:200])
 
 
+def products_by_sku(*, skus: list[str] | set[str]) -> dict[str, Product]:
+    """Products (deleted ones too, so a caller can say so) by lower-cased SKU, in one query."""
+    wanted = {sku.lower() for sku in skus}
+    if not wanted:
+        return {}
+    return {product.sku.lower(): product for product in Product.objects
+            .annotate(sku_lower=Lower("sku")).filter(sku_lower__in=wanted)}
+
+
 def product_choices(*, limit: int = 1000) -> list[Product]:
     """Products to pick from in an order form (a small business has hundreds at most)."""
     return list(Product.objects.filter(deleted_at__isnull=True).order_by("name", "id")[:limit])
@@ -129,6 +138,13 @@ def contact_for_orders(*, user, contact_id: int):
     if not can_add_orders(user, contact):
         raise PermissionDenied("you may not add orders for this contact")
     return contact
+
+
+def existing_order_refs(*, refs: list[str] | set[str]) -> set[str]:
+    """Which of these references orders already have (whoever can see them: a reference is
+    unique across the business)."""
+    return set(Order.objects.filter(external_ref__in=list(refs))
+               .values_list("external_ref", flat=True)) if refs else set()
 
 
 def visible_orders(user) -> QuerySet[Order]:

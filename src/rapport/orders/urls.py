@@ -8,7 +8,6 @@ urlpatterns = [
     path("products/<int:product_id>/edit/", views.product_edit, name="product_edit"),
     path("products/<int:product_id>/delete/", views.product_remove, name="product_delete"),
     path("orders/", views.order_list, name="order_list"),
-    path("orders/import/", views.order_import, name="order_import"),
     path("orders/<int:order_id>/", views.order_detail, name="order_detail"),
     path("contacts/<int:contact_id>/orders/new/", views.order_create, name="order_create"),
 ]

@@ -21,15 +21,6 @@ from rapport.orders.forms import (
 )
 from rapport.orders.models import CHANNELS
 
-# What the import page offers when detection guesses wrong ("" = detect).
-ENCODINGS = [("", "Detect automatically"), ("utf-8", "UTF-8"),
-             ("cp1252", "Windows-1252 (Western Europe, Americas)"),
-             ("iso-8859-1", "ISO-8859-1 (Latin-1)"), ("iso-8859-15", "ISO-8859-15 (Latin-9)"),
-             ("cp1250", "Windows-1250 (Central Europe)"),
-             ("iso-8859-2", "ISO-8859-2 (Latin-2)"), ("cp1251", "Windows-1251 (Cyrillic)"),
-             ("utf-16", "UTF-16"), ("mac-roman", "Mac Roman")]
-
-
 # --- products ----------------------------------------------------------------------------------
 
 @login_required
@@ -142,29 +133,4 @@ def order_create(request, contact_id: int):
         "contact": contact, "values": values, "errors": errors,
         "rows": order_form_rows(rows, extra=extra_rows), "channels": CHANNELS,
         "products": selectors.product_choices(), "section": "orders",
-    }, status=422 if errors else 200)
-
-
-@login_required
-def order_import(request):
-    report = None
-    errors: dict = {}
-    values = {"default_channel": "in_store", "encoding": "", "dry_run": False}
-    if request.method == "POST":
-        values = {"default_channel": request.POST.get("default_channel", "in_store"),
-                  "encoding": request.POST.get("encoding", ""),
-                  "dry_run": request.POST.get("dry_run") == "on"}
-        try:
-            report = services.orders_import_csv(
-                actor=request.user, file=request.FILES.get("file"),
-                default_channel=values["default_channel"], encoding=values["encoding"],
-                dry_run=values["dry_run"])
-        except ValidationFailed as failure:
-            errors = failure.errors
-    return render(request, "orders/order_import.html", {
-        "report": report, "errors": errors, "values": values, "channels": CHANNELS,
-        "encodings": ENCODINGS, "columns": services.COLUMN_ALIASES,
-        "required_columns": services.REQUIRED_COLUMNS,
-        "max_rows": services.MAX_IMPORT_ROWS,
-        "max_megabytes": services.MAX_IMPORT_BYTES // 1024 // 1024, "section": "orders",
     }, status=422 if errors else 200)

@@ -171,6 +171,10 @@ RAPPORT_MAX_BODY_BYTES = int(os.environ.get("RAPPORT_MAX_BODY_BYTES", 2 * 1024 *
 RAPPORT_MAX_UPLOAD_BYTES = int(os.environ.get("RAPPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = RAPPORT_MAX_BODY_BYTES
 RAPPORT_SOFT_DELETE_DAYS = 30
+# Imports (docs/imports.md): the most rows in one ledger batch, and how long a worker holds a
+# batch before another may take it over (a killed worker is replaced within this plus a minute).
+RAPPORT_IMPORT_BATCH_ROWS = int(os.environ.get("RAPPORT_IMPORT_BATCH_ROWS", 5000))
+RAPPORT_IMPORT_CLAIM_SECONDS = int(os.environ.get("RAPPORT_IMPORT_CLAIM_SECONDS", 60))
 
 LOGGING = {
     "version": 1,

@@ -2,10 +2,10 @@
 
 import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
+
+from rapport.core.tests.processes import home_env, rapport, shell
 
 ENQUEUE = (
     "from rapport.core.tasks import heartbeat; r = heartbeat.enqueue(note='{note}'); print(r.id)"
@@ -16,28 +16,19 @@ RESULT = (
 )
 
 
-def _rapport(args, env, timeout=120):
-    return subprocess.run([sys.executable, "-m", "rapport.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout, check=True)
-
-
 def _shell(code, env):
-    return _rapport(["shell", "--no-imports", "-c", code], env).stdout.strip().splitlines()[-1]
+    return shell(code, env)[-1]
 
 
 @pytest.fixture
 def home(tmp_path: pathlib.Path):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env["RAPPORT_HOME"] = str(tmp_path)
-    _rapport(["migrate", "--no-input"], env)
-    return env
+    return home_env(tmp_path)
 
 
 def _round_trip(env, worker_args):
     task_id = _shell(ENQUEUE.format(note="e2e"), env)
     before = _shell(RESULT.format(id=task_id), env)
-    _rapport(["worker", *worker_args], env)
+    rapport(["worker", *worker_args], env)
     after = _shell(RESULT.format(id=task_id), env)
     return before, after
 

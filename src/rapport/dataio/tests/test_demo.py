@@ -1,7 +1,7 @@
 import datetime as dt
 
 from django.core.management import call_command
-from django.db.models import Count, Max, Min
+from django.db.models import Count, F, Max, Min
 
 from rapport.accounts.models import User
 from rapport.contacts.models import Company, Contact
@@ -60,6 +60,14 @@ def _check_orders(demo):
     assert event.contact_id == order.contact_id
     assert event.occurred_at == order.ordered_at
     assert event.after["total"] == str(order.total)
+    # Recorded at the simulated moment it was placed (time passed in, no patched clock), by
+    # the person at the counter (the customer's owner); online orders by no one.
+    assert not Order.objects.exclude(created_at=F("ordered_at")).exists()
+    online = Order.objects.filter(channel="online").order_by("id").first()
+    assert Event.objects.get(kind="order.placed", entity_id=online.id).actor_id is None
+    in_store = Order.objects.filter(channel="in_store").select_related("contact").first()
+    assert Event.objects.get(kind="order.placed", entity_id=in_store.id).actor_id == (
+        in_store.contact.owner_id)
     # December is busier than August (seasonality); regulars order far more than most.
     december = Order.objects.filter(ordered_at__month=12).count()
     august = Order.objects.filter(ordered_at__month=8).count()

@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from rapport.orders.models import Order, Product
@@ -9,12 +8,6 @@ from rapport.orders.tests.factories import ProductFactory, make_contact, make_or
 
 pytestmark = pytest.mark.django_db
 
-HEADER = "order_ref,date,customer_email,sku,quantity,unit_price,channel\n"
-
-
-def upload(api, text: str, **form):
-    csv = SimpleUploadedFile("orders.csv", text.encode(), content_type="text/csv")
-    return api.client.post("/api/v1/orders/import", {"file": csv, **form}, headers=api.headers)
 
 
 def test_product_crud(api_as, owner):
@@ -152,46 +145,6 @@ def test_other_teams_orders_are_404(api_as, sales_a, sales_b):
                                     "lines": [{"product_id": rye.id, "quantity": 1}]})
     assert response.status_code == 404
     assert Order.objects.count() == 1
-
-
-def test_import_answers_with_the_report(api_as, owner):
-    api = api_as(owner)
-    make_contact(owner, email="anna@example.com")
-    ProductFactory(sku="RYE", price=Decimal("4.50"))
-    text = (HEADER + "A-1,2026-03-01,anna@example.com,RYE,2,,\n"
-            + "A-1,2026-03-01,anna@example.com,RYE,1,,\n"
-            + "A-2,2026-03-01,nobody@example.com,RYE,1,,\n")
-    response = upload(api, text)
-    assert response.status_code == 200
-    assert response.json() == {
-        "encoding": "utf-8", "delimiter": ",", "rows": 3, "blank_rows": 0, "orders": 2,
-        "created": 1, "lines_created": 2, "skipped_duplicates": 0, "failed": 1,
-        "error_count": 1, "errors_truncated": False, "ignored_columns": [], "dry_run": False,
-        "errors": [{"row": 4, "column": "customer_email", "value": "nobody@example.com",
-                    "reason": "no contact has this email; add the customer first (the import "
-                              "never creates contacts)"}],
-    }
-    again = upload(api, text).json()
-    assert (again["created"], again["skipped_duplicates"]) == (0, 1)
-    dry = upload(api, HEADER + "B-1,2026-03-01,anna@example.com,RYE,1,,\n", dry_run="true")
-    assert (dry.json()["dry_run"], dry.json()["created"]) == (True, 1)
-    assert Order.objects.count() == 1
-
-
-def test_import_of_a_bad_file_is_422_naming_the_field(api_as, owner):
-    api = api_as(owner)
-    response = upload(api, "name,email\nAnna,anna@example.com\n")
-    assert response.status_code == 422
-    assert list(response.json()["errors"]) == ["columns"]
-    response = api.client.post("/api/v1/orders/import", {}, headers=api.headers)
-    assert response.status_code == 422
-    assert response.json()["errors"] == {"file": ["choose a CSV file to upload"]}
-    response = upload(api, HEADER, default_channel="pigeon")
-    assert response.status_code == 422
-    assert list(response.json()["errors"]) == ["default_channel"]
-    response = upload(api, HEADER, encoding="base64")
-    assert response.status_code == 422
-    assert response.json()["errors"] == {"encoding": ["base64 is not a text encoding"]}
 
 
 def test_requests_without_a_token_are_401():

@@ -310,3 +310,78 @@ def test_purchase_summary_of_someone_who_never_ordered(owner, sales_a, sales_a2)
             summary.days_between_orders, summary.favourite_products, summary.recent_orders) \
         == (0, Decimal("0"), None, None, [], [])
     assert summary.can_add_orders is False
+
+
+# --- bulk (the import and the demo) ------------------------------------------------------------
+
+def _bulk(contact, *lines, ref="B-1", **order):
+    return {"contact_id": contact.id, "ordered_at": "2026-03-01T09:30:00+00:00",
+            "external_ref": ref, "lines": [list(line) for line in lines], **order}
+
+
+def test_orders_bulk_create_writes_orders_lines_and_events(owner):
+    anna = make_contact(owner, first_name="Anna")
+    rye = ProductFactory(name="Rye", sku="RYE", price=Decimal("4.50"))
+    bun = ProductFactory(name="Bun", sku="BUN", price=Decimal("2.25"))
+    recorded = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
+    result = services.orders_bulk_create(actor=owner, data={"orders": [
+        _bulk(anna, (rye.id, 2, "4.00"), (bun.id, -1, "2.25"), channel="online",
+              recorded_at=recorded),
+        _bulk(anna, (bun.id, 3, "2.25"), ref="B-2"),
+    ]})
+    orders = {o.external_ref: o for o in Order.objects.all()}
+    assert (result.created, result.lines, result.skipped) == (
+        {"B-1": orders["B-1"].id, "B-2": orders["B-2"].id}, 3, [])
+    assert (orders["B-1"].total, orders["B-1"].channel, orders["B-1"].created_at) == (
+        Decimal("5.75"), "online", recorded)
+    assert [(line.product_id, line.quantity, line.unit_price)
+            for line in orders["B-1"].lines.order_by("id")] == [
+        (rye.id, 2, Decimal("4.00")), (bun.id, -1, Decimal("2.25"))]
+    event = Event.objects.get(kind="order.placed", entity_id=orders["B-1"].id)
+    assert (event.actor_id, event.contact_id, event.occurred_at) == (
+        owner.id, anna.id, dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC))
+    assert event.after == {"total": "5.75", "channel": "online", "external_ref": "B-1",
+                           "items": ["2 × Rye", "-1 × Bun"],
+                           "lines": [{"product_id": rye.id, "sku": "RYE", "quantity": 2,
+                                      "unit_price": "4.00"},
+                                     {"product_id": bun.id, "sku": "BUN", "quantity": -1,
+                                      "unit_price": "2.25"}]}
+    assert verify_chain().ok
+
+
+def test_orders_bulk_create_skips_references_already_there(owner):
+    anna = make_contact(owner, first_name="Anna")
+    rye = ProductFactory(sku="RYE")
+    services.orders_bulk_create(actor=owner, data={"orders": [_bulk(anna, (rye.id, 1, "1"))]})
+    again = services.orders_bulk_create(actor=None, data={"orders": [
+        _bulk(anna, (rye.id, 5, "1")), _bulk(anna, (rye.id, 1, "1"), ref="B-2")]})
+    assert (list(again.created), again.lines, again.skipped) == (["B-2"], 1, ["B-1"])
+    assert Order.objects.get(external_ref="B-1").lines.get().quantity == 1
+    assert Event.objects.filter(kind="order.placed").count() == 2
+    assert Event.objects.get(kind="order.placed", entity_id=again.created["B-2"]).actor_id is None
+
+
+def test_orders_bulk_create_refuses_bad_input_whole(owner, sales_a, sales_b):
+    anna = make_contact(sales_a, first_name="Anna")
+    rye = ProductFactory(sku="RYE")
+    gone = ProductFactory(sku="OLD")
+    services.product_delete(actor=owner, product_id=gone.id)
+    cases = [
+        ({"orders": [_bulk(anna, (rye.id, 0, "1"))]}, ["orders.0.lines.0.1"]),
+        ({"orders": [_bulk(anna, (rye.id, 1, "1.001"))]}, ["orders.0.lines.0.2"]),
+        ({"orders": [{**_bulk(anna, (rye.id, 1, "1")), "ordered_at": "2026-03-01T09:30"}]},
+         ["orders.0.ordered_at"]),
+        ({"orders": [_bulk(anna, (gone.id, 1, "1")), _bulk(anna, (rye.id, 1, "1"), ref="B-1")]},
+         ["orders.0.lines.0.product_id", "orders.1.external_ref"]),
+        ({"orders": [{**_bulk(anna, (rye.id, 1, "1")), "contact_id": 999_999}]},
+         ["orders.0.contact_id"]),
+    ]
+    for data, fields in cases:
+        with pytest.raises(ValidationFailed) as failure:
+            services.orders_bulk_create(actor=owner, data=data)
+        assert list(failure.value.errors) == fields
+    with pytest.raises(PermissionDenied):
+        services.orders_bulk_create(actor=sales_b, data={"orders": [_bulk(anna, (rye.id, 1,
+                                                                                  "1"))]})
+    assert Order.objects.count() == 0
+    assert Event.objects.filter(kind="order.placed").count() == 0

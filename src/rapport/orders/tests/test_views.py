@@ -3,14 +3,11 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from rapport.orders.models import Order, Product
 from rapport.orders.tests.factories import ProductFactory, make_contact, make_order
 
 pytestmark = pytest.mark.django_db
-
-HEADER = "order_ref,date,customer_email,sku,quantity,unit_price,channel\n"
 
 
 def text_of(response) -> str:
@@ -217,60 +214,3 @@ def test_contact_page_purchases_offer_add_order_only_to_who_may(web_as, sales_a,
     colleague = text_of(web_as(sales_a2).get(f"/contacts/{anna.id}/"))
     assert f'href="/contacts/{anna.id}/orders/new/"' not in colleague
     assert "<b>9.00</b>total spent" in colleague
-
-
-# --- import ------------------------------------------------------------------------------------
-
-def post_csv(client, content: bytes, **form):
-    return client.post("/orders/import/", {
-        "file": SimpleUploadedFile("orders.csv", content, content_type="text/csv"), **form})
-
-
-def test_import_page_shows_the_report_with_row_errors(web_as, owner):
-    make_contact(owner, first_name="Anna", email="anna@example.com")
-    ProductFactory(sku="RYE", price=Decimal("4.50"))
-    client = web_as(owner)
-    assert client.get("/orders/import/").status_code == 200
-    response = post_csv(client, (HEADER + "A-1,2026-03-01,anna@example.com,RYE,2,,\n"
-                                 + "A-2,2026-03-01,anna@example.com,RYE,lots,,\n").encode())
-    assert response.status_code == 200
-    page = text_of(response)
-    assert "<b>1</b>orders imported" in page
-    assert "<b>1</b>orders with errors" in page
-    assert ("<td>3</td><td>quantity</td><td><code>lots</code></td>"
-            "<td>&#x27;lots&#x27; is not a whole number</td>") in page
-    assert Order.objects.count() == 1
-    again = text_of(post_csv(client, (HEADER + "A-1,2026-03-01,anna@example.com,RYE,2,,\n")
-                             .encode()))
-    assert "<b>1</b>already imported (skipped)" in again
-    assert Order.objects.count() == 1
-
-
-def test_import_page_reads_latin1_and_offers_dry_run(web_as, owner):
-    make_contact(owner, first_name="Zoë", email="zoe@example.com")
-    ProductFactory(sku="TARTE", price=Decimal("12.00"))
-    client = web_as(owner)
-    content = ("order_ref;date;email;sku;qty;note\n"
-               "CRÈME-1;2026-03-01;zoe@example.com;TARTE;1;tarte à la crème brûlée\n"
-               ).encode("latin-1")
-    checked = text_of(post_csv(client, content, dry_run="on", default_channel="market"))
-    assert "Check result: nothing was imported" in checked
-    assert "<b>1</b>orders to import" in checked
-    assert "as cp1252" in checked
-    assert Order.objects.count() == 0
-    post_csv(client, content, default_channel="market")
-    order = Order.objects.get()
-    assert (order.external_ref, order.channel) == ("CRÈME-1", "market")
-
-
-def test_import_of_an_unusable_file_shows_the_error_inline(web_as, owner):
-    client = web_as(owner)
-    response = post_csv(client, b"name,email\nAnna,anna@example.com\n", encoding="cp1252")
-    assert response.status_code == 422
-    page = text_of(response)
-    assert "The file was not imported; nothing changed." in page
-    assert "missing required columns: order_ref, date, sku, quantity" in page
-    assert selected_values(page, "encoding") == ["cp1252"]
-    response = client.post("/orders/import/", {})
-    assert response.status_code == 422
-    assert "choose a CSV file to upload" in text_of(response)

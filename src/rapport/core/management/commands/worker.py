@@ -11,7 +11,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-tasks", type=int, default=None,
                             help="stop after this many tasks (database backend)")
         parser.add_argument("--burst", action="store_true",
-                            help="stop when the queue is empty (RQ backend)")
+                            help="stop when the queue is empty")
 
     def handle(self, *args, **options):
         if settings.REDIS_URL:
@@ -20,5 +20,7 @@ class Command(BaseCommand):
             call_command("rqworker", "default", "--job-class", "django_tasks_rq.backend.Job",
                          *burst)
         else:
-            limit = {"max_tasks": options["max_tasks"]} if options["max_tasks"] else {}
-            call_command("db_worker", queue_name="default", no_startup_delay=True, **limit)
+            extra: dict = {"max_tasks": options["max_tasks"]} if options["max_tasks"] else {}
+            if options["burst"]:
+                extra["batch"] = True
+            call_command("db_worker", queue_name="default", no_startup_delay=True, **extra)
