@@ -20,7 +20,9 @@ def _run(args: list[str], cwd, env) -> subprocess.CompletedProcess:
 
 
 def test_a_generated_app_migrates_plugs_in_and_passes_its_own_test(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
+    # SQLite under tmp_path: the generated app's own test run makes its own test database.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL")}
     env["RAPPORT_HOME"] = str(tmp_path)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *sys.path])
     (tmp_path / "sampleapp").mkdir()

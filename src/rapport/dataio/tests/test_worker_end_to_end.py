@@ -117,7 +117,10 @@ def test_a_worker_killed_mid_import_is_replaced_and_every_row_lands_once(home, t
         6000, 6000)
     assert db.one("SELECT count(*) FROM orders_orderline") == (rows,)
     assert db.one("SELECT count(*) FROM core_event WHERE kind = 'order.placed'") == (6000,)
-    assert db.one("SELECT max(attempts) FROM dataio_importbatch") == (2,)
+    # The batch in hand when the worker died (if it died inside one, not between two) was
+    # claimed again: at most one batch took a second attempt, none a third.
+    assert db.one("SELECT max(attempts) <= 2, sum(attempts = 2) <= 1 FROM "
+                  "dataio_importbatch") == (1, 1)
     assert rapport(["audit", "verify"], env).stdout.strip().startswith("OK")
 
 
