@@ -19,6 +19,9 @@ demo: env
 lint: env
 	$(UV) run ruff check src benchmarks tests
 	$(UV) run python -m rapport.config.layering
+	@# Types: core, and every app's services and selectors.
+	$(UV) run mypy src/rapport/core $$(ls -d src/rapport/*/services.py src/rapport/*/services \
+	    src/rapport/*/selectors.py 2>/dev/null | grep -v '^src/rapport/core/')
 
 test: lint
 	bash .ci/test-suite $(PYTEST_ARGS)

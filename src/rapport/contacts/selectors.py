@@ -107,7 +107,7 @@ def _filtered_contacts(user, params: dict[str, Any]) -> QuerySet[Contact]:
     owner = _owner_param(user, params)
     if owner == "none":
         return queryset.filter(owner__isnull=True)
-    return queryset if owner is None else queryset.filter(owner_id=owner)
+    return queryset.filter(owner_id=owner) if isinstance(owner, int) else queryset
 
 
 def _matching(queryset: QuerySet[Contact], params: dict[str, Any]) -> QuerySet[Contact]:
@@ -142,7 +142,7 @@ def contact_list(*, user, params: dict[str, Any] | None = None) -> Page:
     wanted = _owner_param(user, params)
     if wanted == "none":
         owners, base = ([] if owners is not None else None), base.filter(owner__isnull=True)
-    elif wanted is not None:
+    elif isinstance(wanted, int):
         owners = [wanted] if owners is None or wanted in owners else []
 
     def shown(queryset: QuerySet[Contact]) -> QuerySet[Contact]:

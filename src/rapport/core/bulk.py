@@ -56,15 +56,16 @@ def insert_rows(model: type[models.Model], columns: Sequence[str],
     order: return a key with the id when the caller must match them up).
     """
     meta = model._meta
-    fields = [meta.get_field(name) for name in columns]
+    fields: list[Any] = [meta.get_field(name) for name in columns]
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in fields)
     tail = ""
     if skip_conflicts_on:
-        tail += f" ON CONFLICT ({quote(meta.get_field(skip_conflicts_on).column)}) DO NOTHING"
+        conflict: Any = meta.get_field(skip_conflicts_on)
+        tail += f" ON CONFLICT ({quote(conflict.column)}) DO NOTHING"
     if returning:
-        tail += " RETURNING " + ", ".join(quote(meta.get_field(name).column)
-                                          for name in returning)
+        back: list[Any] = [meta.get_field(name) for name in returning]
+        tail += " RETURNING " + ", ".join(quote(field.column) for field in back)
     adapters = [_adapter(field) for field in fields]
     limit = connection.features.max_query_params or 65535
     per_statement = max(1, min(MAX_ROWS_PER_STATEMENT, limit // len(fields)))

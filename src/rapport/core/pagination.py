@@ -104,7 +104,8 @@ def merged_page(branches: list[QuerySet], fields: tuple[str, ...], descending: b
     """
     if not branches:
         return Page(items=[], next_cursor=None, filters=filters or {})
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for branch in branches:
         sql, branch_params = (keyset(branch, fields, descending, cursor, lead=lead)
                               .values_list(*fields)[: limit + 1].query.sql_with_params())

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 
 from rapport.core import registry
 from rapport.core.errors import NotFound, ValidationFailed
+from rapport.core.inputs import parse
 from rapport.core.permissions import scope_for
 from rapport.core.text import csv_safe
 from rapport.dataio.models import BatchStatus, ImportBatch, ImportFile, ImportJob, JobStatus
@@ -178,7 +179,7 @@ def import_preview(job: ImportJob, *, limit: int = PREVIEW_ROWS) -> Preview | No
         return None
     adapter = adapter_for(job.type)
     table = read_table(bytes(content), adapter, encoding=job.encoding, limit=limit)
-    options = adapter.options.model_validate(job.options)
+    options = parse(adapter.options, job.options)
     check_batch(adapter, job.owner, options, group(table.rows, adapter), {})
     columns = [column for column in adapter.columns if column in table.positions]
     return Preview(columns=columns, headers=table.headers, rows=[

@@ -113,7 +113,7 @@ def import_start(*, actor: Any, data: ImportStartInput | Mapping[str, Any],
     adapter = selectors.adapter_for(fields.type)
     if not selectors.may_import(actor, adapter):
         raise PermissionDenied(f"you may not import {adapter.label.lower()}")
-    options = parse(adapter.options, fields.options)
+    options: Any = parse(adapter.options, fields.options)
     content = read_upload(file)
     with gc_paused():
         table = read_table(content, adapter, encoding=fields.encoding)
@@ -222,7 +222,7 @@ def _work(job: ImportJob, adapter: ImportAdapter, content: bytes) -> str:
     records = group(table.rows, adapter)
     if sum(1 for record in records if not record.stray) != job.records:
         return _fail(job, "the file reads differently than when it was uploaded")
-    options = adapter.options.model_validate(job.options)
+    options = parse(adapter.options, job.options)
     token = uuid.uuid4().hex
     memo: dict[str, Any] = {}
     done = 0

@@ -143,8 +143,10 @@ def contact_for_orders(*, user, contact_id: int):
 def existing_order_refs(*, refs: list[str] | set[str]) -> set[str]:
     """Which of these references orders already have (whoever can see them: a reference is
     unique across the business)."""
-    return set(Order.objects.filter(external_ref__in=list(refs))
-               .values_list("external_ref", flat=True)) if refs else set()
+    if not refs:
+        return set()
+    return {ref for ref in Order.objects.filter(external_ref__in=list(refs))
+            .values_list("external_ref", flat=True) if ref}
 
 
 def visible_orders(user) -> QuerySet[Order]:

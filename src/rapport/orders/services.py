@@ -196,7 +196,8 @@ def order_create(*, actor, data: OrderInput | Mapping[str, Any]) -> Order:
     except IntegrityError:  # a concurrent request or import saved the same reference
         raise ValidationFailed({"external_ref": "an order already has this reference"}) from None
     OrderLine.objects.bulk_create([
-        OrderLine(order=order, product=d.product, quantity=d.quantity, unit_price=d.unit_price)
+        OrderLine(order=order, product_id=d.product.id, quantity=d.quantity,
+                  unit_price=d.unit_price)
         for d in drafts
     ])
     record_events([order_event(order, drafts, actor_id=actor.id)])

@@ -18,7 +18,7 @@ class Command(TemplateCommand):
         parser.add_argument("directory", nargs="?", help="where (default src/rapport/NAME)")
         parser.add_argument("--module", help="its dotted path (default rapport.NAME)")
 
-    def handle(self, **options):
+    def handle(self, **options):  # type: ignore[override]  # our own arguments
         name, target = options.pop("name"), options.pop("directory")
         module = options.pop("module") or f"rapport.{name}"
         if target is None:
