@@ -71,3 +71,21 @@ def test_contact_list_filters_refuse_ids_that_cannot_exist(bearer, query):
                                   f"/api/v1/products/{TOO_BIG}", f"/api/v1/orders/{TOO_BIG}"])
 def test_reading_an_id_too_big_to_exist_is_not_found(bearer, path):
     assert Client().get(path, headers=bearer).status_code == 404
+
+
+@pytest.mark.parametrize("query, named", [
+    ("colour=blue", "colour"), ("tag=a&tag=b", "tag"), ("q=x&q=y", "q"),
+    ("limit=5&limit=6", "limit")])
+def test_a_query_parameter_nobody_declared_or_given_twice_is_named(bearer, query, named):
+    for path in ("/api/v1/companies", "/api/v1/contacts"):
+        response = Client().get(f"{path}?{query}", headers=bearer)
+        assert response.status_code == 422, (path, query)
+        assert list(response.json()["errors"]) == [named]
+
+
+def test_an_api_address_no_operation_matches_is_a_json_404(bearer):
+    for path in ("/api/v1/nothing-here", "/api/v1/contacts/not-a-number",
+                 "/api/v1/orders/%F1%88%A5"):
+        response = Client().get(path, headers=bearer)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "not found"}

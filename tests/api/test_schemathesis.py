@@ -1,4 +1,11 @@
-"""Schemathesis over the whole OpenAPI spec: no 5xx, and every response matches its own schema.
+"""Schemathesis over the whole OpenAPI spec, every check on: no 5xx, every status, header and
+content type documented, every response matching its schema, requests the schema calls
+invalid refused, authentication never ignored.
+
+One setting: a request the schema calls valid may still get a 422 naming a field, because
+some rules depend on the data (a company id that exists, a SKU nobody has, a required custom
+field, a person needs a first or last name) and no JSON Schema can say them. Everything a
+schema can say (lengths, patterns, choices, ranges) it says, so such 422s are about data.
 
 The API is called in-process through Django's WSGI handler, with a real Bearer token, on the
 test database (rolled back afterwards). A few records exist so that reads and updates can hit
@@ -10,13 +17,13 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.config import SchemathesisConfig
 
-CHECKS = [not_a_server_error, response_schema_conformance]
+CONFIG = SchemathesisConfig.from_dict({"checks": {"positive_data_acceptance": {
+    "expected-statuses": ["2xx", "401", "403", "404", "409", "422"]}}})
 
 
 @pytest.fixture
@@ -97,7 +104,7 @@ def existing_ids(parameter: str) -> list[int]:
 # Each operation is its own test, named after it; within it Hypothesis draws valid requests and
 # invalid ones (wrong types, missing or extra fields), which must get a 4xx that matches the
 # declared error schema, never a 5xx.
-schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler())
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler(), config=CONFIG)
 OPERATIONS = [result.ok() for result in schema.get_all_operations()]
 
 
@@ -119,7 +126,10 @@ def test_api_keeps_its_promises(operation, bearer, records, in_process):
                     case.path_parameters[name] = data.draw(st.sampled_from(ids), label=name)
             if isinstance(case.body, dict) and "version" in case.body:
                 case.body["version"] = data.draw(st.sampled_from([1, 2]), label="version")
-        case.call_and_validate(headers=bearer, checks=CHECKS)
+        # A query parameter whose value is an empty list is not sent at all, so an invalid
+        # case that adds one reaches the server as a valid request: not a case to judge.
+        assume(is_valid or not any(value == [] for value in (case.query or {}).values()))
+        case.call_and_validate(headers=bearer)
 
     call()
 

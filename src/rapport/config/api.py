@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
+from django.views.defaults import page_not_found
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -40,6 +41,13 @@ def _validation_failed(request, exc: ValidationFailed):
     detail = [{"loc": ["body", field], "msg": msg, "type": "value_error"}
               for field, msgs in exc.errors.items() for msg in msgs]
     return api.create_response(request, {"detail": detail, "errors": exc.errors}, status=422)
+
+
+def not_found(request, exception=None):
+    """Django's 404 for addresses no route matches: JSON under /api/, the page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "not found"}, status=404)
+    return page_not_found(request, exception)
 
 
 # Where ninja puts a parameter, not part of the field's name.

@@ -120,25 +120,25 @@ def create_contact(request: HttpRequest, payload: ContactInput):
     return Status(201, selectors.contact_get(user=request.user, contact_id=contact.id))
 
 
-@router.get("/contacts/{contact_id}", response={200: ContactOut, **ERRORS})
+@router.get("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS})
 def get_contact(request: HttpRequest, contact_id: int):
     return selectors.contact_get(user=request.user, contact_id=contact_id)
 
 
-@router.patch("/contacts/{contact_id}", response={200: ContactOut, **WRITE_ERRORS})
+@router.patch("/contacts/{int:contact_id}", response={200: ContactOut, **WRITE_ERRORS})
 def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch):
     services.contact_update(actor=request.user, contact_id=contact_id, version=payload.version,
                             changes=payload)
     return selectors.contact_get(user=request.user, contact_id=contact_id)
 
 
-@router.delete("/contacts/{contact_id}", response={204: None, **ERRORS})
+@router.delete("/contacts/{int:contact_id}", response={204: None, **ERRORS})
 def delete_contact(request: HttpRequest, contact_id: int):
     services.contact_delete(actor=request.user, contact_id=contact_id)
     return Status(204, None)
 
 
-@router.post("/contacts/{contact_id}/restore", response={200: ContactOut, **ERRORS})
+@router.post("/contacts/{int:contact_id}/restore", response={200: ContactOut, **ERRORS})
 def restore_contact(request: HttpRequest, contact_id: int):
     services.contact_restore(actor=request.user, contact_id=contact_id)
     return selectors.contact_get(user=request.user, contact_id=contact_id)
@@ -158,25 +158,25 @@ def create_company(request: HttpRequest, payload: CompanyInput):
     return Status(201, selectors.company_get(user=request.user, company_id=company.id))
 
 
-@router.get("/companies/{company_id}", response={200: CompanyOut, **ERRORS})
+@router.get("/companies/{int:company_id}", response={200: CompanyOut, **ERRORS})
 def get_company(request: HttpRequest, company_id: int):
     return selectors.company_get(user=request.user, company_id=company_id)
 
 
-@router.patch("/companies/{company_id}", response={200: CompanyOut, **WRITE_ERRORS})
+@router.patch("/companies/{int:company_id}", response={200: CompanyOut, **WRITE_ERRORS})
 def update_company(request: HttpRequest, company_id: int, payload: CompanyPatch):
     services.company_update(actor=request.user, company_id=company_id, version=payload.version,
                             changes=payload)
     return selectors.company_get(user=request.user, company_id=company_id)
 
 
-@router.delete("/companies/{company_id}", response={204: None, **ERRORS})
+@router.delete("/companies/{int:company_id}", response={204: None, **ERRORS})
 def delete_company(request: HttpRequest, company_id: int):
     services.company_delete(actor=request.user, company_id=company_id)
     return Status(204, None)
 
 
-@router.post("/companies/{company_id}/restore", response={200: CompanyOut, **ERRORS})
+@router.post("/companies/{int:company_id}/restore", response={200: CompanyOut, **ERRORS})
 def restore_company(request: HttpRequest, company_id: int):
     services.company_restore(actor=request.user, company_id=company_id)
     return selectors.company_get(user=request.user, company_id=company_id)
@@ -193,13 +193,13 @@ def create_custom_field(request: HttpRequest, payload: CustomFieldInput):
     return Status(201, services.custom_field_define(actor=request.user, data=payload))
 
 
-@router.patch("/custom-fields/{definition_id}", response={200: CustomFieldOut, **WRITE_ERRORS})
+@router.patch("/custom-fields/{int:definition_id}", response={200: CustomFieldOut, **WRITE_ERRORS})
 def update_custom_field(request: HttpRequest, definition_id: int, payload: CustomFieldPatch):
     return services.custom_field_update(actor=request.user, definition_id=definition_id,
                                         version=payload.version, changes=payload)
 
 
-@router.delete("/custom-fields/{definition_id}", response={204: None, **ERRORS})
+@router.delete("/custom-fields/{int:definition_id}", response={204: None, **ERRORS})
 def delete_custom_field(request: HttpRequest, definition_id: int):
     services.custom_field_delete(actor=request.user, definition_id=definition_id)
     return Status(204, None)
@@ -215,12 +215,12 @@ def create_tag(request: HttpRequest, payload: TagInput):
     return Status(201, services.tag_create(actor=request.user, name=payload.name))
 
 
-@router.patch("/tags/{tag_id}", response={200: TagOut, **ERRORS})
+@router.patch("/tags/{int:tag_id}", response={200: TagOut, **ERRORS})
 def rename_tag(request: HttpRequest, tag_id: int, payload: TagInput):
     return services.tag_rename(actor=request.user, tag_id=tag_id, name=payload.name)
 
 
-@router.delete("/tags/{tag_id}", response={204: None, **ERRORS})
+@router.delete("/tags/{int:tag_id}", response={204: None, **ERRORS})
 def delete_tag(request: HttpRequest, tag_id: int):
     services.tag_delete(actor=request.user, tag_id=tag_id)
     return Status(204, None)

@@ -25,5 +25,9 @@ class ConflictOut(Schema):
     current: dict[str, Any]
 
 
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut}
+# Every answer besides success an operation can give: 400 a body that is not JSON at all,
+# 401 no valid token, 403 not allowed, 404 not found (or not visible), 413 too large, 422 a
+# field that is wrong (named).
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut,
+          422: ErrorOut}
 WRITE_ERRORS = {**ERRORS, 409: ConflictOut}

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    create_model,
+)
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import core_schema
 
@@ -31,6 +38,10 @@ class Input(BaseModel):
     """A write's input: unknown fields are errors, text is stripped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# The same rule as a JSON Schema pattern, for the API's documentation (and its test clients).
+PLAIN_TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f\\ud800-\\udfff]*$"
 
 
 def plain_text(value: str) -> str:
@@ -59,6 +70,13 @@ class Text:
         if limit is None:
             raise ValueError(f"{model.__name__}.{field} has no max_length; use Text(n)")
         return cls(limit, min_length)
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        # The API documents what it refuses: no control characters, no lone surrogates.
+        json_schema = handler(schema)
+        json_schema["pattern"] = PLAIN_TEXT_PATTERN
+        return json_schema
 
     def __get_pydantic_core_schema__(self, source: Any,
                                      handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:

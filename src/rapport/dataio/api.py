@@ -159,13 +159,13 @@ def list_imports(request: HttpRequest):
                       for job in selectors.import_list(user=request.user)]}
 
 
-@router.get("/imports/{job_id}", response={200: JobOut, **ERRORS})
+@router.get("/imports/{int:job_id}", response={200: JobOut, **ERRORS})
 def get_import(request: HttpRequest, job_id: int):
     """Progress and report (the report grows as batches are done)."""
     return _job(selectors.import_get(user=request.user, job_id=job_id))
 
 
-@router.get("/imports/{job_id}/errors.csv", response={200: None, **ERRORS}, openapi_extra={
+@router.get("/imports/{int:job_id}/errors.csv", response={200: None, **ERRORS}, openapi_extra={
     "responses": {200: {"description": "every problem: row, column, value, problem",
                         "content": {"text/csv": {"schema": {"type": "string"}}}}}})
 def import_errors_csv(request: HttpRequest, job_id: int):
@@ -177,19 +177,19 @@ def import_errors_csv(request: HttpRequest, job_id: int):
     return response
 
 
-@router.post("/imports/{job_id}/run", response={202: JobOut, **ERRORS})
+@router.post("/imports/{int:job_id}/run", response={202: JobOut, **ERRORS})
 def run_import(request: HttpRequest, job_id: int):
     """Run a job uploaded with ``start`` false."""
     return Status(202, _job(services.import_run(actor=request.user, job_id=job_id)))
 
 
-@router.post("/imports/{job_id}/cancel", response={200: JobOut, **ERRORS})
+@router.post("/imports/{int:job_id}/cancel", response={200: JobOut, **ERRORS})
 def cancel_import(request: HttpRequest, job_id: int):
     """Stop a job after the batch being written; what was imported stays."""
     return _job(services.import_cancel(actor=request.user, job_id=job_id))
 
 
-@router.post("/imports/{job_id}/resume", response={202: JobOut, **ERRORS})
+@router.post("/imports/{int:job_id}/resume", response={202: JobOut, **ERRORS})
 def resume_import(request: HttpRequest, job_id: int):
     """Go on with a cancelled or failed job from where it stopped."""
     return Status(202, _job(services.import_resume(actor=request.user, job_id=job_id)))

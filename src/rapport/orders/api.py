@@ -102,18 +102,18 @@ def create_product(request: HttpRequest, payload: ProductInput):
     return Status(201, services.product_create(actor=request.user, data=payload))
 
 
-@router.get("/products/{product_id}", response={200: ProductOut, **ERRORS})
+@router.get("/products/{int:product_id}", response={200: ProductOut, **ERRORS})
 def get_product(request: HttpRequest, product_id: int):
     return selectors.product_get(user=request.user, product_id=product_id)
 
 
-@router.patch("/products/{product_id}", response={200: ProductOut, **WRITE_ERRORS})
+@router.patch("/products/{int:product_id}", response={200: ProductOut, **WRITE_ERRORS})
 def update_product(request: HttpRequest, product_id: int, payload: ProductPatch):
     return services.product_update(actor=request.user, product_id=product_id,
                                    version=payload.version, changes=payload)
 
 
-@router.delete("/products/{product_id}", response={204: None, **ERRORS})
+@router.delete("/products/{int:product_id}", response={204: None, **ERRORS})
 def delete_product(request: HttpRequest, product_id: int):
     services.product_delete(actor=request.user, product_id=product_id)
     return Status(204, None)

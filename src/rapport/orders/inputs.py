@@ -218,7 +218,7 @@ class OrderInput(Input):
     contact_id: RecordId
     ordered_at: OrderedAt
     channel: ChannelName = Channel.IN_STORE
-    lines: list[OrderLineInput] = Field(..., max_length=MAX_LINES)
+    lines: list[OrderLineInput] = Field(..., min_length=1, max_length=MAX_LINES)
     _catalogue: Catalogue | None = PrivateAttr(default=None)
     external_ref: Annotated[str, Text.of(Order, "external_ref")] | None = Field(
         None, description="the order's id where it came from; unique")
