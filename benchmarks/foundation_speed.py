@@ -174,6 +174,28 @@ def _percentile(values: list[float], q: float) -> float:
         else values[0]
 
 
+def prepare(database_url: str, *, contacts: int, companies: int | None = None,
+            events_per_contact: float = 5.0, seed: int = 1) -> None:
+    """Set Django up on the database, migrate it, and seed it up to ``contacts`` people."""
+    home = pathlib.Path(tempfile.gettempdir()) / "rapport_bench_home"
+    home.mkdir(exist_ok=True)
+    _setup_django(database_url, home)
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from rapport.contacts.models import Contact
+    from rapport.dataio.seed import seed_run
+
+    have = Contact.objects.count()
+    if have < contacts:
+        missing = contacts - have
+        print(f"seeding {missing:,} contacts into {connection.vendor} ...", flush=True)
+        report = seed_run(contacts=missing, companies=companies or max(missing // 20, 1),
+                          events_per_contact=events_per_contact, seed=seed)
+        print(f"seeded in {report.seconds}s ({report.steps})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", required=True)
@@ -190,26 +212,15 @@ def main() -> None:
                         help="seconds per row at most; fewer requests are timed beyond it")
     args = parser.parse_args()
 
-    home = pathlib.Path(tempfile.gettempdir()) / "rapport_bench_home"
-    home.mkdir(exist_ok=True)
-    _setup_django(args.database_url, home)
-    from django.core.management import call_command
+    prepare(args.database_url, contacts=args.contacts, companies=args.companies,
+            events_per_contact=args.events_per_contact, seed=args.seed)
     from django.db import connection
 
-    call_command("migrate", interactive=False, verbosity=0)
     from rapport.accounts.models import User
     from rapport.accounts.services import token_create
     from rapport.contacts.models import Contact
     from rapport.core.models import Event
-    from rapport.dataio.seed import seed_run
 
-    have = Contact.objects.count()
-    if have < args.contacts:
-        missing = args.contacts - have
-        print(f"seeding {missing:,} contacts into {connection.vendor} ...", flush=True)
-        report = seed_run(contacts=missing, companies=args.companies or missing // 20,
-                          events_per_contact=args.events_per_contact, seed=args.seed)
-        print(f"seeded in {report.seconds}s ({report.steps})", flush=True)
     contacts, events = Contact.objects.count(), Event.objects.count()
     data = f"{contacts / 1e6:g}M contacts, {events / 1e6:.1f}M events, {connection.vendor}"
 
@@ -244,22 +255,30 @@ def main() -> None:
     query_counts = {m.what: _query_count(m, m.paths[:12]) for m in measures}
     connection.close()
 
-    env = {**os.environ}
+    print_table(time_rows(measures, query_counts, data, port=args.port, wsgi=args.wsgi,
+                          budget=args.budget))
+
+
+def time_rows(measures: list[Measure], query_counts: dict[str, str], data: str, *, port: int,
+              wsgi: str = "rapport.config.wsgi:application", budget: float = 60.0,
+              after_row=lambda: None) -> list[tuple[str, ...]]:
+    """Serve with gunicorn (2 workers) and time each measure's requests one at a time."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", args.wsgi, "--bind",
-         f"127.0.0.1:{args.port}", "--workers", "2", "--log-level", "warning"], env=env)
+        [sys.executable, "-m", "gunicorn", wsgi, "--bind", f"127.0.0.1:{port}", "--workers",
+         "2", "--log-level", "warning"], env={**os.environ})
     rows = []
     try:
-        _wait_for(args.port, server)
+        _wait_for(port, server)
         for measure in measures:
             for path in measure.paths[:10]:  # warm the caches and the workers
-                _timed_get(args.port, path, measure)
+                _timed_get(port, path, measure)
             times: list[float] = []
-            deadline = time.monotonic() + args.budget
+            deadline = time.monotonic() + budget
             for path in measure.paths:
-                times.append(_timed_get(args.port, path, measure))
+                times.append(_timed_get(port, path, measure))
                 if time.monotonic() > deadline and len(times) >= 20:
                     break
+            after_row()
             p50, p95 = _percentile(times, 50), _percentile(times, 95)
             rows.append((measure.what, f"{data}, n={len(times)}", f"{p50:.1f}", f"{p95:.1f}",
                          f"≤ {measure.target_ms:g} ms", query_counts[measure.what],
@@ -268,12 +287,15 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+    return rows
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
     print("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
-
 
 if __name__ == "__main__":
     main()

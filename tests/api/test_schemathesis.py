@@ -87,15 +87,28 @@ def records(owner):
                                  price="4.50")
     order = Order.objects.create(contact=people[0], ordered_at=timezone.now(), total="9.00")
     OrderLine.objects.create(order=order, product=rye, quantity=2, unit_price="4.50")
+    from rapport.activities import services as activities
+
+    call = activities.interaction_log(actor=owner, data={
+        "type": "call", "contact_id": people[0].id, "outcome": "call back Friday 10am",
+        "follow_up": {"title": "Call back Margaret", "due_at": "2026-06-12T10:00"}})
+    activities.interaction_log(actor=owner, data={
+        "type": "meeting", "contact_id": people[1].id, "occurred_at": "2026-06-12T10:00",
+        "ends_at": "2026-06-12T11:00", "location": "Corner Café"})
+    activities.task_create(actor=owner, data={"title": "Order flour", "due_at": "2026-06-13",
+                                              "all_day": True, "recurrence": "weekly",
+                                              "interaction_id": call.id})
 
 
 def existing_ids(parameter: str) -> list[int]:
     """Ids of records that exist right now, for a path parameter named like ``contact_id``."""
+    from rapport.activities.models import Interaction, Task
     from rapport.contacts.models import Company, Contact, CustomFieldDefinition
     from rapport.orders.models import Order, Product
 
     models = {"contact_id": Contact, "company_id": Company, "definition_id": CustomFieldDefinition,
-              "product_id": Product, "order_id": Order}
+              "product_id": Product, "order_id": Order, "interaction_id": Interaction,
+              "task_id": Task}
     model = models.get(parameter)
     return list(model.objects.order_by("id").values_list("id", flat=True)[:50]) if model else []
 
@@ -126,9 +139,11 @@ def test_api_keeps_its_promises(operation, bearer, records, in_process):
                     case.path_parameters[name] = data.draw(st.sampled_from(ids), label=name)
             if isinstance(case.body, dict) and "version" in case.body:
                 case.body["version"] = data.draw(st.sampled_from([1, 2]), label="version")
-        # A query parameter whose value is an empty list is not sent at all, so an invalid
-        # case that adds one reaches the server as a valid request: not a case to judge.
-        assume(is_valid or not any(value == [] for value in (case.query or {}).values()))
+        # A query value that is a list of none or one is sent as nothing or as one plain value,
+        # so an invalid case made of one reaches the server as a valid request: not a case to
+        # judge.
+        assume(is_valid or not any(isinstance(value, list) and len(value) <= 1
+                                   for value in (case.query or {}).values()))
         case.call_and_validate(headers=bearer)
 
     call()

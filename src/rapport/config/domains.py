@@ -9,6 +9,7 @@ RAPPORT_APPS = [
     "rapport.accounts",
     "rapport.contacts",
     "rapport.orders",
+    "rapport.activities",
     "rapport.dataio",
     "rapport.web",
 ]

@@ -302,9 +302,11 @@ def company_create(request):
 
 @login_required
 def company_detail(request, company_id: int):
+    company = selectors.company_get(user=request.user, company_id=company_id)
     return render(request, "contacts/company_detail.html", {
-        "company": selectors.company_get(user=request.user, company_id=company_id),
+        "company": company,
         "people": selectors.company_contacts(user=request.user, company_id=company_id),
+        "panels": registry.render_panels("company", request, company),
         "section": "companies"})
 
 

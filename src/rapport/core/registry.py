@@ -69,13 +69,25 @@ class SearchProvider(Protocol):
 class Panel:
     """A block an app adds to a page that another app owns.
 
-    ``slot`` names the place ("home", "contact"); ``context`` builds the partial's context
-    from the viewing user and the page's record (None on pages without one).
+    ``slot`` names the place: "home", "contact" and "company" (their pages, with the record),
+    and "topbar" (every page's top bar, beside the user's name: keep it free of queries, and
+    load what it shows with htmx). ``context`` builds the partial's context from the viewing
+    user and the page's record (None on pages without one).
     """
 
     slot: str
     template: str
     context: Callable[..., Mapping[str, Any]]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Landing:
+    """A page that is the home of the users holding ``permission`` (e.g. My day for sales
+    and support): the home page sends them there. The first by ``order`` wins."""
+
+    url_name: str
+    permission: str
     order: int = 100
 
 
@@ -109,6 +121,7 @@ class RapportApp:
     periodic: Sequence[PeriodicJob] = ()
     resources: Sequence[Resource] = ()
     subscribers: Sequence[Subscriber] = ()
+    landings: Sequence[Landing] = ()
 
 
 @dataclass
@@ -177,6 +190,14 @@ def render_panels(slot: str, request: Any, obj: Any = None) -> list[SafeString]:
     return [SafeString(render_to_string(panel.template, {**panel.context(request.user, obj),
                                                          "object": obj}, request=request))
             for panel in panels(slot)]
+
+
+def landing_for(user: Any) -> str | None:
+    """The url name of the page this user starts on instead of the home page, if any."""
+    for landing in sorted(_collect("landings"), key=lambda entry: entry.order):
+        if permissions.scope_for(user, landing.permission) is not None:
+            return landing.url_name
+    return None
 
 
 def event_kinds() -> dict[str, EventKind]:

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from rapport.accounts.selectors import user_exists
 from rapport.accounts.services import user_create
+from rapport.activities import services as activity_services
 from rapport.contacts import selectors as contact_selectors
 from rapport.contacts import services as contact_services
 from rapport.dataio.pools import ascii_word
@@ -192,6 +193,8 @@ class DemoReport:
     companies: int = 0
     products: int = 0
     orders: int = 0
+    interactions: int = 0
+    tasks: int = 0
     events: int = 0
     login_email: str = USERS[0][0]
     password: str = DEMO_PASSWORD
@@ -232,6 +235,8 @@ def demo_load(*, seed: int = 1, if_empty: bool = False, today: dt.date | None = 
         log(f"  {report.companies} companies, {report.contacts} people with their timelines")
         report.orders = _orders(rng, users, people, products, end)
         log(f"  {report.orders} orders")
+        report.interactions, report.tasks = _activities(rng, users, people, end)
+        log(f"  {report.interactions} conversations, {report.tasks} open tasks")
     from rapport.core.models import Event
 
     report.events = Event.objects.count()
@@ -578,3 +583,103 @@ def _orders(rng: random.Random, users: dict, people: list[Person], products: lis
                                         data=OrdersBulkInput(orders=orders))
             written += len(result.created)
     return written
+
+
+# --- conversations and tasks (through the activities services, on the simulated clock) -------
+
+CALL_OUTCOMES = (
+    "Confirmed the Saturday pre-order.", "Asked about the gluten-free loaf; will try it.",
+    "Left a voicemail.", "Wants two more sourdough cases from next week.",
+    "Happy with the new croissants; asked about a tasting for the staff.",
+    "Delivery came late on Tuesday; apologised and offered a credit.",
+    "Birthday cake for 20 people, chocolate; call back tomorrow 10am to confirm the date.",
+)
+MESSAGES = ("Can I pick up at 8 instead of 9?", "Thanks, the cake was perfect!",
+            "Are you open on the bank holiday?", "Running 10 minutes late for pick-up.")
+MEETINGS = (("Tasting of the new pastries", "At the bakery"),
+            ("Quarterly review of the standing order", "Their office"),
+            ("Wedding cake consultation", "At the bakery"))
+TASKS = (  # (title, days from today (negative: overdue), local hour or None for all day, user)
+    ("Call back about the birthday cake", -2, 10, "priya"),
+    ("Send the catering quote", -1, None, "tom"),
+    ("Confirm Saturday's pre-order", 0, 11, "priya"),
+    ("Reply about the nut allergy question", 0, 15, "lena"),
+    ("Check the delivery complaint is resolved", 0, None, "lena"),
+    ("Drop off tasting samples", 1, 9, "tom"),
+    ("Follow up on the wholesale price list", 2, 14, "tom"),
+    ("Order holiday stollen boxes", 4, None, "helen"),
+    ("Invite regulars to the tasting evening", 5, 16, "priya"),
+)
+
+
+def _activities(rng: random.Random, users: dict, people: list[Person],
+                end: dt.datetime) -> tuple[int, int]:
+    """A few weeks of calls, messages and meetings with the regulars and the wholesale
+    customers, and open (some overdue) tasks, so My day and the timelines feel alive."""
+    staff = {user.id: user for user in users.values()}
+    owners = contact_selectors.owner_ids(contact_ids={p.contact_id for p in people})
+    active = [p for p in people if p.contact_id and p.segment in (
+        "regular", "wholesale", "prospect", "office")]
+    chosen = rng.sample(active, min(70, len(active)))
+    plans: list[tuple[dt.datetime, Callable[[], object]]] = []
+
+    def log_with(person: Person, actor, data: dict) -> Callable[[], object]:
+        return lambda: activity_services.interaction_log(
+            actor=actor, data={"contact_id": person.contact_id, **data})
+
+    for person in chosen:
+        actor = staff.get(owners.get(person.contact_id) or 0, users["owner"])
+        for _ in range(rng.randint(1, 3)):
+            local_day = (end - dt.timedelta(days=rng.uniform(1, 45))).astimezone(LOCAL)
+            moment = local_day.replace(hour=rng.randint(8, 17), minute=rng.choice((0, 15, 30,
+                                                                                    45)))
+            kind = rng.choices(("call", "message", "note"), (0.6, 0.25, 0.15))[0]
+            if kind == "call":
+                data = {"type": "call", "direction": rng.choice(("outbound", "inbound")),
+                        "outcome": rng.choice(CALL_OUTCOMES),
+                        "duration_seconds": rng.randint(40, 900)}
+            elif kind == "message":
+                data = {"type": "message", "direction": "inbound", "channel": "sms",
+                        "body": rng.choice(MESSAGES)}
+            else:
+                data = {"type": "note", "body": rng.choice(NOTES).format(item="croissant")}
+            plans.append((moment.astimezone(dt.UTC), log_with(person, actor, data)))
+    for n, person in enumerate(p for p in chosen if p.segment in ("wholesale", "prospect")):
+        if n >= 4:
+            break
+        subject, place = MEETINGS[n % len(MEETINGS)]
+        start = (end + dt.timedelta(days=n)).astimezone(LOCAL).replace(
+            hour=10 + n, minute=0, second=0, microsecond=0)
+        data = {"type": "meeting", "subject": subject, "location": place,
+                "occurred_at": start.isoformat(),
+                "ends_at": (start + dt.timedelta(hours=1)).isoformat()}
+        actor = staff.get(owners.get(person.contact_id) or 0, users["owner"])
+        plans.append((end - dt.timedelta(days=3, hours=n), log_with(person, actor, data)))
+    today = end.astimezone(LOCAL).date()
+    for n, (title, days, hour, who) in enumerate(TASKS):
+        day = today + dt.timedelta(days=days)
+        due = dt.datetime.combine(day, dt.time(hour or 0), tzinfo=LOCAL)
+        # Someone the assignee can see (their own customers, or anyone's for support).
+        mine = [p for p in chosen if owners.get(p.contact_id) == users[who].id] or (
+            chosen if who in ("lena", "helen") else [])
+        person = mine[n % len(mine)] if mine else None
+        data = {"title": title, "due_at": due.isoformat(), "all_day": hour is None,
+                "assignee_id": users[who].id, "priority": "high" if days < 0 else "normal",
+                "contact_id": person.contact_id if person and who != "helen" else None}
+        plans.append((end - dt.timedelta(days=6, minutes=n),
+                      lambda data=data: activity_services.task_create(actor=users["owner"],
+                                                                      data=data)))
+    weekly = {"title": "Order flour and butter", "assignee_id": users["helen"].id,
+              "due_at": dt.datetime.combine(today + dt.timedelta(days=3), dt.time(9),
+                                            tzinfo=LOCAL).isoformat(), "recurrence": "weekly"}
+    plans.append((end - dt.timedelta(days=6),
+                   lambda: activity_services.task_create(actor=users["owner"], data=weekly)))
+    logged = tasks = 0
+    for moment, action in sorted(plans, key=lambda plan: plan[0]):
+        with _clock(moment):
+            made = action()
+        if hasattr(made, "assignee_id"):
+            tasks += 1
+        else:
+            logged += 1
+    return logged, tasks

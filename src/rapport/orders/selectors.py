@@ -19,6 +19,7 @@ from rapport.contacts.selectors import contact_get
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
 from rapport.core.pagination import Page, keyset, page_limit, page_of
 from rapport.core.permissions import can
+from rapport.core.validation import has_control_characters, has_lone_surrogates
 from rapport.orders.models import Order, OrderLine, Product
 
 
@@ -77,7 +78,9 @@ def catalogue_for(*, ids: Iterable[Any] = (), skus: Iterable[Any] = ()) -> Catal
     # Only ids a database can hold: lines are looked up before their shape is checked.
     wanted_ids = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)
                   and 0 < i < 2**63}
-    wanted_skus = {s.strip().lower() for s in skus if isinstance(s, str) and s.strip()}
+    # Only text a database can hold: NUL or a lone surrogate is an error for the shape to name.
+    wanted_skus = {s.strip().lower() for s in skus if isinstance(s, str) and s.strip()
+                   and not has_control_characters(s) and not has_lone_surrogates(s)}
     live = Product.objects.filter(deleted_at__isnull=True)
     return Catalogue(
         by_id={p.id: p for p in live.filter(id__in=wanted_ids)} if wanted_ids else {},

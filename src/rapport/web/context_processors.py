@@ -13,4 +13,6 @@ def navigation(request):
                         if e.permission is None or can(user, e.permission)],
         "settings_entries": [e for e in registry.settings_entries()
                              if e.permission is None or can(user, e.permission)],
+        # Rendered only where the page's frame shows them (not for htmx partials).
+        "topbar_panels": lambda: registry.render_panels("topbar", request),
     }

@@ -1,7 +1,7 @@
 """The shell around every app: the home page, the search box and the settings index."""
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from rapport.core import registry
 from rapport.core.errors import ValidationFailed
@@ -10,6 +10,10 @@ from rapport.core.search import search_everything
 
 @login_required
 def home(request):
+    """The home page, or the page an app declares as this user's start (``Landing``)."""
+    landing = registry.landing_for(request.user)
+    if landing is not None:
+        return redirect(landing)
     return render(request, "web/home.html", {"panels": registry.render_panels("home", request)})
 
 

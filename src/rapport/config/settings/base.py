@@ -139,6 +139,9 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_FROM_EMAIL", "rapport@localhost")
+# How long a worker's claim on a reminder email holds before another worker may take it over
+# (longer than any send takes; a killed worker's reminders go out this much later).
+RAPPORT_REMINDER_CLAIM_SECONDS = int(os.environ.get("RAPPORT_REMINDER_CLAIM_SECONDS", 300))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("RAPPORT_TIME_ZONE", "UTC")

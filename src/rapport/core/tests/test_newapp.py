@@ -6,6 +6,7 @@ import os
 import pathlib
 import subprocess
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -25,6 +26,10 @@ def test_a_generated_app_migrates_plugs_in_and_passes_its_own_test(tmp_path):
            if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL")}
     env["RAPPORT_HOME"] = str(tmp_path)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *sys.path])
+    if env.get("DATABASE_URL"):
+        # Its own test database: this run's is open (PostgreSQL refuses to recreate it).
+        url = urlsplit(env["DATABASE_URL"])
+        env["DATABASE_URL"] = urlunsplit(url._replace(path=f"{url.path}_newapp"))
     (tmp_path / "sampleapp").mkdir()
     _run([sys.executable, "-m", "rapport.cli", "newapp", "sampleapp",
           str(tmp_path / "sampleapp"), "--module", "sampleapp"], REPO,

@@ -39,8 +39,21 @@ def test_demo_is_a_small_bakery_with_two_years_of_history(db):
     assert any(p.startswith("usual order: ") for p in preferences)
     assert Event.objects.filter(kind="note.added").count() > 100
     assert verify_chain().ok
+    _check_activities(demo)
     _check_orders(demo)
     _check_history()
+
+
+def _check_activities(demo):
+    from rapport.activities.models import Interaction, Task
+
+    assert Interaction.objects.count() == demo.interactions > 50
+    assert set(Interaction.objects.values_list("type", flat=True)) >= {"call", "meeting"}
+    assert Task.objects.filter(completed_at__isnull=True).count() == demo.tasks >= 9
+    priya = User.objects.get(email__startswith="priya@")
+    today_start = dt.datetime.combine(TODAY, dt.time(), tzinfo=dt.UTC) - dt.timedelta(days=1)
+    assert Task.objects.filter(assignee=priya, due_at__lt=today_start).exists()  # overdue
+    assert Event.objects.filter(kind="interaction.logged").count() == demo.interactions
 
 
 def _check_orders(demo):

@@ -162,3 +162,14 @@ def test_an_order_line_naming_an_id_no_database_can_hold_is_a_422(api_as, owner)
         "lines": [{"product_id": 577901811112006134106423296, "quantity": 1}]})
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["lines.0.product_id"]
+
+
+def test_an_order_line_naming_a_sku_no_database_can_hold_is_a_422(api_as, owner):
+    """A NUL in a SKU was looked up before it was checked: a 500 on PostgreSQL."""
+    anna = make_contact(owner)
+    for sku in ("RYE\x00800", "RYE\ud800"):
+        response = api_as(owner).post("/orders", {
+            "contact_id": anna.id, "ordered_at": "2026-01-05",
+            "lines": [{"sku": sku, "quantity": 1}]})
+        assert response.status_code == 422
+        assert list(response.json()["errors"]) == ["lines.0.sku"]

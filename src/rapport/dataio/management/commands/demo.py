@@ -26,6 +26,8 @@ class Command(BaseCommand):
             return
         self.stdout.write(self.style.SUCCESS(
             f"Loaded the demo bakery: {report.contacts} people, {report.companies} companies, "
-            f"{report.products} products, {report.orders} orders, {report.events} events."))
+            f"{report.products} products, {report.orders} orders, "
+            f"{report.interactions} conversations, {report.tasks} open tasks, "
+            f"{report.events} events."))
         self.stdout.write(f"Open {report.url} and log in as {report.login_email} "
                           f"with password {report.password}")

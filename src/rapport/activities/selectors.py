@@ -1,0 +1,357 @@
+"""Reads for interactions, tasks, reminders and calendar feeds, always through restrict().
+
+An interaction is visible to whoever may see its person (``activities`` follows the contact's
+owner); a task, to whoever may see its assignee's work (``tasks`` follows the assignee).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from rapport.activities.dates import FollowUp, business_zone, find_follow_up
+from rapport.activities.models import (
+    INTERACTION_TYPES,
+    CalendarFeed,
+    Interaction,
+    InteractionType,
+    Reminder,
+    Task,
+)
+from rapport.contacts.selectors import contact_get
+from rapport.core.errors import NotFound, ValidationFailed
+from rapport.core.pagination import Page, keyset, page_limit, page_of
+from rapport.core.permissions import can
+from rapport.core.validation import CONTROL_CHARACTERS
+
+MAX_ID = 2**63 - 1
+UPCOMING_DAYS = 7
+MY_DAY_LIMIT = 200
+
+
+def _clean(params: dict[str, Any] | None) -> dict[str, Any]:
+    cleaned = {}
+    for key, value in (params or {}).items():
+        if isinstance(value, str):
+            value = "".join(ch for ch in value if ch not in CONTROL_CHARACTERS).strip()
+        if value not in (None, ""):
+            cleaned[key] = value
+    return cleaned
+
+
+def _id(params: dict[str, Any], name: str, what: str) -> int | None:
+    if params.get(name) in (None, ""):
+        return None
+    try:
+        number = int(params[name])
+    except (TypeError, ValueError):
+        raise ValidationFailed({name: f"must be {what}"}) from None
+    if not 1 <= number <= MAX_ID:
+        raise ValidationFailed({name: f"must be {what}"})
+    return number
+
+
+def _day(params: dict[str, Any], name: str) -> dt.date | None:
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, dt.date):
+        try:
+            value = dt.date.fromisoformat(str(value)[:10])
+        except ValueError:
+            raise ValidationFailed({name: "must be a date (YYYY-MM-DD)"}) from None
+    if not 1900 <= value.year <= 2200:
+        raise ValidationFailed({name: "must be between the years 1900 and 2200"})
+    return value
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight of ``day`` in the business's time zone."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=business_zone())
+
+
+def local_today(now: dt.datetime | None = None) -> dt.date:
+    return (now or timezone.now()).astimezone(business_zone()).date()
+
+
+# --- interactions ------------------------------------------------------------------------------
+
+def visible_interactions(user: Any) -> QuerySet[Interaction]:
+    return Interaction.objects.restrict(user, "view").filter(
+        deleted_at__isnull=True, contact__deleted_at__isnull=True)
+
+
+def can_log_for(user: Any, contact: Any) -> bool:
+    """Whoever may see a person may log a conversation with them (as the roles allow)."""
+    return can(user, "activities.add", owner_id=contact.owner_id)
+
+
+def can_change_interaction(user: Any, interaction: Interaction) -> bool:
+    """Edits and deletions count from who logged it (``activities.change``)."""
+    return can(user, "activities.change", owner_id=interaction.author_id)
+
+
+def interaction_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
+    """Newest first; filters: ``type``, ``contact_id`` (the person), ``company_id``,
+    ``author`` ("me" or a user id), ``since`` and ``until`` (local dates, inclusive)."""
+    params = _clean(params)
+    limit = page_limit(params)
+    queryset = visible_interactions(user)
+    kind = params.get("type")
+    if kind:
+        if kind not in INTERACTION_TYPES:
+            raise ValidationFailed({"type": f"must be one of {', '.join(INTERACTION_TYPES)}"})
+        queryset = queryset.filter(type=kind)
+    contact_id = _id(params, "contact_id", "a contact id")
+    if contact_id is not None:
+        params["contact"] = contact_get(user=user, contact_id=contact_id)  # 404 if unseen
+        queryset = queryset.filter(contact_id=contact_id)
+    company_id = _id(params, "company_id", "a company id")
+    if company_id is not None:
+        queryset = queryset.filter(company_id=company_id)
+    author = params.get("author")
+    if author == "me":
+        queryset = queryset.filter(author_id=user.id)
+    elif author:
+        queryset = queryset.filter(author_id=_id(params, "author", "a user id or 'me'"))
+    since, until = _day(params, "since"), _day(params, "until")
+    if since and until and until < since:
+        raise ValidationFailed({"until": "must not be before since"})
+    if since:
+        queryset = queryset.filter(occurred_at__gte=day_start(since))
+    if until:
+        queryset = queryset.filter(occurred_at__lt=day_start(until + dt.timedelta(days=1)))
+    fields = ("occurred_at", "id")
+    queryset = keyset(queryset, fields, True, params.get("cursor"))
+    return page_of(queryset.select_related("contact", "author"), fields, limit, params)
+
+
+def interaction_get(*, user: Any, interaction_id: int) -> Interaction:
+    interaction = (visible_interactions(user).select_related("contact", "author", "company")
+                   .filter(id=interaction_id).first())
+    if interaction is None:
+        raise NotFound(f"no interaction with id {interaction_id}")
+    return interaction
+
+
+def company_interactions(*, user: Any, company_id: int, limit: int = 10) -> list[Interaction]:
+    """The latest conversations with a company's people (logged while they worked there)."""
+    return list(visible_interactions(user).filter(company_id=company_id)
+                .order_by("-occurred_at", "-id").select_related("contact")[:limit])
+
+
+def headline(interaction: Interaction) -> str:
+    """What an interaction is about in one line: its subject, or what it was."""
+    if interaction.subject:
+        return interaction.subject
+    kind = InteractionType(interaction.type).label
+    parts = [interaction.direction] if interaction.direction else []
+    if interaction.channel:
+        parts.append(interaction.channel)
+    if interaction.duration_seconds:
+        parts.append(f"{max(1, round(interaction.duration_seconds / 60))} min")
+    if interaction.location:
+        parts.append(interaction.location)
+    described = f"{kind.capitalize()} ({', '.join(parts)})" if parts else kind.capitalize()
+    return described
+
+
+def summary_text(interaction: Interaction, *, limit: int = 300) -> str:
+    """Its summary (a transcript's, when there is one), else the start of what was noted."""
+    text = interaction.summary or interaction.outcome or interaction.body or ""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class FollowUpOffer:
+    title: str
+    due_at: dt.datetime
+    all_day: bool
+    matched: str
+
+
+def follow_up_offer(*, text: str, contact_name: str = "",
+                    now: dt.datetime | None = None) -> FollowUpOffer | None:
+    """The task that "call back Friday 10am" offers to create, or None."""
+    found: FollowUp | None = find_follow_up(text[:500], now=now)
+    if found is None:
+        return None
+    what = found.rest[:150] or "Follow up"
+    what = what[0].upper() + what[1:]
+    if contact_name and contact_name.lower() not in what.lower():
+        joiner = " with " if what == "Follow up" else " — "
+        what = f"{what}{joiner}{contact_name}"
+    return FollowUpOffer(title=what[:200], due_at=found.due_at, all_day=found.all_day,
+                         matched=found.matched)
+
+
+# --- tasks -------------------------------------------------------------------------------------
+
+def visible_tasks(user: Any, action: str = "view") -> QuerySet[Task]:
+    return Task.objects.restrict(user, action).filter(deleted_at__isnull=True)
+
+
+def task_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
+    """Tasks by due time; filters: ``status`` (open, done, all; open by default),
+    ``assignee`` ("me" or a user id), ``contact_id``, ``due_before``/``due_after`` (dates)."""
+    params = _clean(params)
+    limit = page_limit(params)
+    status = params.get("status", "open")
+    if status not in ("open", "done", "all"):
+        raise ValidationFailed({"status": "must be one of open, done, all"})
+    queryset = visible_tasks(user)
+    if status == "open":
+        queryset = queryset.filter(completed_at__isnull=True)
+    elif status == "done":
+        queryset = queryset.filter(completed_at__isnull=False)
+    assignee = params.get("assignee")
+    if assignee == "me":
+        queryset = queryset.filter(assignee_id=user.id)
+    elif assignee:
+        queryset = queryset.filter(assignee_id=_id(params, "assignee", "a user id or 'me'"))
+    contact_id = _id(params, "contact_id", "a contact id")
+    if contact_id is not None:
+        queryset = queryset.filter(contact_id=contact_id)
+    before, after = _day(params, "due_before"), _day(params, "due_after")
+    if before:
+        queryset = queryset.filter(due_at__lt=day_start(before + dt.timedelta(days=1)))
+    if after:
+        queryset = queryset.filter(due_at__gte=day_start(after))
+    fields = ("due_at", "id")
+    descending = status == "done"
+    queryset = keyset(queryset, fields, descending, params.get("cursor"))
+    return page_of(queryset.select_related("contact", "assignee"), fields, limit, params)
+
+
+def task_get(*, user: Any, task_id: int) -> Task:
+    task = (visible_tasks(user).select_related("contact", "assignee", "interaction")
+            .filter(id=task_id).first())
+    if task is None:
+        raise NotFound(f"no task with id {task_id}")
+    return task
+
+
+def interaction_tasks(*, user: Any, interaction: Interaction, limit: int = 20) -> list[Task]:
+    """The follow-up tasks made from a conversation (those this user may see)."""
+    return list(visible_tasks(user).filter(interaction_id=interaction.id)
+                .order_by("due_at", "id").select_related("contact", "assignee")[:limit])
+
+
+def can_change_task(user: Any, task: Task) -> bool:
+    return can(user, "tasks.change", task)
+
+
+@dataclass
+class MyDay:
+    today: dt.date
+    overdue: list[Task] = field(default_factory=list)
+    due_today: list[Task] = field(default_factory=list)
+    done_today: list[Task] = field(default_factory=list)
+    upcoming: list[Task] = field(default_factory=list)
+    meetings: list[Interaction] = field(default_factory=list)
+
+    @property
+    def open_count(self) -> int:
+        return len(self.overdue) + len(self.due_today)
+
+
+def my_day(*, user: Any, now: dt.datetime | None = None) -> MyDay:
+    """The user's own tasks: overdue, due today (and done today), the next week; and today's
+    meetings they logged. Three queries, however many tasks."""
+    now = now or timezone.now()
+    today = local_today(now)
+    start, tomorrow = day_start(today), day_start(today + dt.timedelta(days=1))
+    horizon = day_start(today + dt.timedelta(days=UPCOMING_DAYS + 1))
+    mine = Task.objects.filter(assignee_id=user.id, deleted_at__isnull=True)
+    day = MyDay(today=today)
+    for task in (mine.filter(completed_at__isnull=True, due_at__lt=horizon)
+                 .order_by("due_at", "id").select_related("contact")[:MY_DAY_LIMIT]):
+        if task.due_at < start:
+            day.overdue.append(task)
+        elif task.due_at < tomorrow:
+            day.due_today.append(task)
+        else:
+            day.upcoming.append(task)
+    day.done_today = list(mine.filter(completed_at__gte=start).order_by("completed_at", "id")
+                          .select_related("contact")[:MY_DAY_LIMIT])
+    day.meetings = list(visible_interactions(user).filter(
+        author_id=user.id, type=InteractionType.MEETING, occurred_at__gte=start,
+        occurred_at__lt=tomorrow).order_by("occurred_at", "id").select_related("contact"))
+    return day
+
+
+def tasks_due_count(*, user: Any, now: dt.datetime | None = None) -> int:
+    """The user's open tasks due by the end of today (overdue ones too)."""
+    tomorrow = day_start(local_today(now) + dt.timedelta(days=1))
+    return Task.objects.filter(assignee_id=user.id, deleted_at__isnull=True,
+                               completed_at__isnull=True, due_at__lt=tomorrow).count()
+
+
+def contact_open_tasks(*, user: Any, contact_id: int, limit: int = 5) -> list[Task]:
+    return list(visible_tasks(user).filter(contact_id=contact_id, completed_at__isnull=True)
+                .order_by("due_at", "id").select_related("contact", "assignee")[:limit])
+
+
+# --- reminders ---------------------------------------------------------------------------------
+
+def _due_reminders(user: Any, now: dt.datetime) -> QuerySet[Reminder]:
+    return Reminder.objects.filter(user_id=user.id, seen_at__isnull=True, remind_at__lte=now,
+                                   task__completed_at__isnull=True,
+                                   task__deleted_at__isnull=True)
+
+
+def bell_count(*, user: Any, now: dt.datetime | None = None) -> int:
+    """How many reminders have come for this user and are not seen yet (one query)."""
+    return _due_reminders(user, now or timezone.now()).count()
+
+
+def reminder_list(*, user: Any, now: dt.datetime | None = None, limit: int = 20
+                  ) -> list[Reminder]:
+    return list(_due_reminders(user, now or timezone.now()).select_related("task__contact")
+                .order_by("-remind_at", "-id")[:limit])
+
+
+# --- calendar feeds ----------------------------------------------------------------------------
+
+def feed_digest(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def active_feed(*, user: Any) -> CalendarFeed | None:
+    return CalendarFeed.objects.filter(user_id=user.id, revoked_at__isnull=True).first()
+
+
+def feed_owner(*, raw_token: str) -> Any:
+    """The active user whose live feed this token opens, or None."""
+    feed = (CalendarFeed.objects.select_related("user")
+            .filter(digest=feed_digest(raw_token), revoked_at__isnull=True,
+                    user__is_active=True).first())
+    return None if feed is None else feed.user
+
+
+@dataclass
+class CalendarItems:
+    tasks: list[Task]
+    meetings: list[Interaction]
+
+
+def calendar_items(*, user: Any, now: dt.datetime | None = None, past_days: int = 60,
+                   limit: int = 2000) -> CalendarItems:
+    """A user's calendar: their tasks (open, or done lately) and the meetings they logged,
+    from ``past_days`` ago on."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=past_days)
+    tasks = list(Task.objects.filter(assignee_id=user.id, deleted_at__isnull=True)
+                 .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=since))
+                 .filter(due_at__gte=since - dt.timedelta(days=305))
+                 .select_related("contact").order_by("due_at", "id")[:limit])
+    meetings = list(visible_interactions(user).filter(
+        author_id=user.id, type=InteractionType.MEETING, occurred_at__gte=since)
+        .select_related("contact").order_by("occurred_at", "id")[:limit])
+    return CalendarItems(tasks=tasks, meetings=meetings)

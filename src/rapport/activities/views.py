@@ -1,0 +1,306 @@
+"""Pages for conversations, tasks, My day, reminders and the calendar feed: parse the request,
+call a service or selector, render (core.pages maps the errors)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from rapport.accounts.selectors import user_list
+from rapport.activities import ical, selectors, services
+from rapport.activities.forms import (
+    REMIND_CHOICES,
+    interaction_data_from_post,
+    interaction_form_values,
+    offer_fields,
+    task_data_from_post,
+    task_form_values,
+)
+from rapport.activities.models import (
+    INTERACTION_TYPES,
+    Direction,
+    InteractionType,
+    Priority,
+    Recurrence,
+)
+from rapport.contacts.selectors import contact_get
+from rapport.core.errors import NotFound
+from rapport.core.pages import act, done, list_page, posted_version, submit
+
+LOGGED = {"call": "Call logged.", "email": "Email logged.", "meeting": "Meeting logged.",
+          "note": "Note logged.", "message": "Message logged."}
+
+
+def _choices() -> dict:
+    return {"types": InteractionType.choices, "directions": Direction.choices[1:],
+            "priorities": [label for _, label in Priority.choices],
+            "recurrences": Recurrence.choices, "remind_choices": REMIND_CHOICES}
+
+
+# --- interactions ------------------------------------------------------------------------------
+
+@login_required
+@require_POST
+def interaction_quick_log(request, contact_id: int):
+    """The contact page's quick forms: log it and go back to the person."""
+    data = interaction_data_from_post(request.POST, contact_id=contact_id)
+    with_task = "follow_up" in data
+
+    def success(interaction) -> str:
+        said = LOGGED.get(interaction.type, "Logged.")
+        return f"{said} Task created." if with_task else said
+
+    return act(request, lambda: services.interaction_log(actor=request.user, data=data),
+               success=success, to="contact_detail", contact_id=contact_id)
+
+
+@login_required
+@require_GET
+def follow_up_hint(request):
+    """While the outcome is typed: the task it offers to create (htmx), or nothing."""
+    offer = selectors.follow_up_offer(text=request.GET.get("outcome", ""),
+                                      contact_name=request.GET.get("name", "")[:100])
+    return render(request, "activities/_follow_up_hint.html",
+                  {"offer": offer, "fields": offer_fields(offer) if offer else {}})
+
+
+@login_required
+def interaction_list(request):
+    listing = list_page(request, selectors.interaction_list,
+                        ("type", "contact", "company", "author", "since", "until", "cursor"),
+                        rename={"contact": "contact_id", "company": "company_id"})
+    return render(request, "activities/interaction_list.html", {
+        **listing.context(), "contact": listing.page.filters.get("contact"),
+        "types": INTERACTION_TYPES, "section": "activities"})
+
+
+@login_required
+def interaction_detail(request, interaction_id: int):
+    interaction = selectors.interaction_get(user=request.user, interaction_id=interaction_id)
+    return render(request, "activities/interaction_detail.html", {
+        "i": interaction, "headline": selectors.headline(interaction),
+        "can_change": selectors.can_change_interaction(request.user, interaction),
+        "tasks": selectors.interaction_tasks(user=request.user, interaction=interaction),
+        "section": "activities"})
+
+
+def _interaction_form(request, values, outcome, **extra):
+    return {"values": values, "errors": outcome.errors, "conflict": outcome.conflict,
+            "section": "activities", **_choices(), **extra}
+
+
+@login_required
+def interaction_create(request, contact_id: int):
+    """The full form (meetings with a place and attendees, emails, messages)."""
+    contact = contact_get(user=request.user, contact_id=contact_id)
+    kind = request.GET.get("type", "call")
+    outcome, values = submit(lambda: None), interaction_form_values(
+        type=kind if kind in INTERACTION_TYPES else "call")
+    if request.method == "POST":
+        outcome = submit(lambda: services.interaction_log(
+            actor=request.user,
+            data=interaction_data_from_post(request.POST, contact_id=contact_id)))
+        if outcome.ok:
+            return done(request, LOGGED.get(outcome.result.type, "Logged."), "contact_detail",
+                        contact_id=contact_id)
+        values = interaction_form_values(post=request.POST)
+    return render(request, "activities/interaction_form.html", _interaction_form(
+        request, values, outcome, contact=contact, title=f"Log a conversation with "
+                                                         f"{contact.full_name}"),
+        status=outcome.status)
+
+
+@login_required
+def interaction_edit(request, interaction_id: int):
+    interaction = selectors.interaction_get(user=request.user, interaction_id=interaction_id)
+    outcome, values = submit(lambda: None), interaction_form_values(interaction)
+    if request.method == "POST":
+        data = interaction_data_from_post(request.POST, contact_id=interaction.contact_id)
+        outcome = submit(lambda: services.interaction_update(
+            actor=request.user, interaction_id=interaction_id,
+            version=posted_version(request), changes=data))
+        if outcome.ok:
+            return done(request, "Saved.", "interaction_detail", interaction_id=interaction_id)
+        values = interaction_form_values(post=request.POST)
+    return render(request, "activities/interaction_form.html", _interaction_form(
+        request, values, outcome, contact=interaction.contact, interaction=interaction,
+        title="Edit conversation"), status=outcome.status)
+
+
+@login_required
+@require_POST
+def interaction_remove(request, interaction_id: int):
+    interaction = selectors.interaction_get(user=request.user, interaction_id=interaction_id)
+    services.interaction_delete(actor=request.user, interaction_id=interaction_id)
+    return done(request, "Deleted.", "contact_detail", contact_id=interaction.contact_id)
+
+
+@login_required
+def meeting_ics(request, interaction_id: int):
+    meeting = selectors.interaction_get(user=request.user, interaction_id=interaction_id)
+    if meeting.type != InteractionType.MEETING:
+        raise Http404("only meetings go into a calendar")
+    body = ical.meeting_file(meeting, host=request.get_host().split(":")[0],
+                             url=request.build_absolute_uri(
+                                 reverse("interaction_detail", args=[meeting.id])))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.id}.ics"'
+    return response
+
+
+# --- tasks -------------------------------------------------------------------------------------
+
+@login_required
+def task_list(request):
+    listing = list_page(request, selectors.task_list,
+                        ("status", "assignee", "contact", "due_before", "due_after", "cursor"),
+                        rename={"contact": "contact_id"})
+    return render(request, "activities/task_list.html",
+                  {**listing.context(), "section": "tasks"})
+
+
+def _task_form(request, values, outcome, **extra):
+    return {"values": values, "errors": outcome.errors, "conflict": outcome.conflict,
+            "assignees": user_list(user=request.user), "section": "tasks", **_choices(),
+            **extra}
+
+
+def _linked(request, values):
+    """The person (and conversation) a task form is about, for showing their names."""
+    contact = None
+    if str(values.get("contact_id") or "").isdigit():
+        contact = contact_get(user=request.user, contact_id=int(values["contact_id"]))
+    return contact
+
+
+@login_required
+def task_create(request):
+    initial = {name: request.GET.get(name, "") for name in ("contact_id", "interaction_id",
+                                                            "title", "due_date", "due_time")}
+    initial["due_date"] = initial["due_date"] or selectors.local_today().isoformat()
+    outcome, values = submit(lambda: None), task_form_values(
+        **{k: v for k, v in initial.items() if v}, assignee_id=request.user.id)
+    if request.method == "POST":
+        outcome = submit(lambda: services.task_create(actor=request.user,
+                                                      data=task_data_from_post(request.POST)))
+        if outcome.ok:
+            return done(request, f"Task “{outcome.result.title}” created.", "my_day")
+        values = task_form_values(post=request.POST)
+    return render(request, "activities/task_form.html", _task_form(
+        request, values, outcome, contact=_linked(request, values), title="New task"),
+        status=outcome.status)
+
+
+@login_required
+def task_edit(request, task_id: int):
+    task = selectors.task_get(user=request.user, task_id=task_id)
+    outcome, values = submit(lambda: None), task_form_values(task)
+    if request.method == "POST":
+        outcome = submit(lambda: services.task_update(
+            actor=request.user, task_id=task_id, version=posted_version(request),
+            changes=task_data_from_post(request.POST)))
+        if outcome.ok:
+            return done(request, "Saved.", "task_list")
+        values = task_form_values(post=request.POST)
+    return render(request, "activities/task_form.html", _task_form(
+        request, values, outcome, task=task, contact=task.contact, title="Edit task"),
+        status=outcome.status)
+
+
+def _back(request, fallback: str) -> dict:
+    """Go back where the button was (My day, the task list, a contact page)."""
+    target = request.POST.get("next", "")
+    return {"to": target if target.startswith("/") and not target.startswith("//")
+            else fallback}
+
+
+@login_required
+@require_POST
+def task_done(request, task_id: int):
+    return act(request, lambda: services.task_complete(actor=request.user, task_id=task_id),
+               success=lambda task: f"Done: {task.title}.", **_back(request, "/my-day/"))
+
+
+@login_required
+@require_POST
+def task_undo(request, task_id: int):
+    return act(request, lambda: services.task_reopen(actor=request.user, task_id=task_id),
+               success=lambda task: f"Reopened: {task.title}.", **_back(request, "/my-day/"))
+
+
+@login_required
+@require_POST
+def task_remove(request, task_id: int):
+    services.task_delete(actor=request.user, task_id=task_id)
+    return done(request, "Task deleted.", "task_list")
+
+
+@login_required
+def my_day(request):
+    return render(request, "activities/my_day.html", {
+        "day": selectors.my_day(user=request.user), "section": "my_day"})
+
+
+# --- reminders ---------------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def bell(request):
+    """The top bar's bell: how many reminders have come (htmx polls it)."""
+    return render(request, "activities/_bell.html",
+                  {"count": selectors.bell_count(user=request.user)})
+
+
+@login_required
+def reminders(request):
+    if request.method == "POST":
+        services.reminders_mark_seen(actor=request.user)
+        return done(request, "All caught up.", "my_day")
+    return render(request, "activities/reminders.html", {
+        "reminders": selectors.reminder_list(user=request.user), "section": "my_day"})
+
+
+# --- calendar feed -----------------------------------------------------------------------------
+
+@login_required
+def calendar_settings(request):
+    raw = None
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            try:
+                services.calendar_feed_revoke(actor=request.user)
+                messages.success(request, "The feed address no longer works.")
+            except NotFound as error:  # nothing to revoke
+                messages.error(request, str(error))
+        else:
+            raw = services.calendar_feed_create(actor=request.user).raw
+    feed = selectors.active_feed(user=request.user)
+    url = request.build_absolute_uri(reverse("calendar_feed", args=[raw])) if raw else ""
+    return render(request, "activities/calendar_settings.html", {
+        "feed": feed, "url": url, "section": "settings"})
+
+
+def calendar_feed(request, token: str):
+    """The feed itself: no session, the unguessable token is the key (404 for any other)."""
+    user = selectors.feed_owner(raw_token=token[:100])
+    if user is None:
+        raise Http404("no such calendar")
+    items = selectors.calendar_items(user=user)
+    base = request.build_absolute_uri("/").rstrip("/")
+
+    def url_of(item) -> str:
+        name = "task_edit" if hasattr(item, "assignee_id") else "interaction_detail"
+        return base + reverse(name, args=[item.id])
+
+    body = ical.feed(name=f"Rapport: {user.display_name}", tasks=items.tasks,
+                     meetings=items.meetings, host=request.get_host().split(":")[0],
+                     url_of=url_of)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
