@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from rapport.accounts.models import ApiToken, Team, User
+from rapport.core.permissions import scope_for
 
 LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
 
@@ -57,3 +58,22 @@ def display_names(*, user_ids: set[int] | list[int]) -> dict[int, str]:
 
 def user_exists(*, email: str) -> bool:
     return User.objects.filter(username=email.strip().lower()).exists()
+
+
+def user_ids_by_email(*, emails: list[str] | set[str]) -> dict[str, int]:
+    """The active users with these addresses (lower-case), by address."""
+    return dict(User.objects.filter(username__in=[e.lower() for e in emails], is_active=True)
+                .values_list("username", "id"))
+
+
+def user_by_name(*, username: str) -> User | None:
+    return User.objects.filter(username=username.strip().lower(), is_active=True).first()
+
+
+def first_user_with(*, permission: str, scope: str = "all") -> User | None:
+    """The longest-standing active user whose role grants ``permission`` with ``scope``
+    (e.g. who owns what the system does on nobody's behalf, like captured email)."""
+    for user in User.objects.filter(is_active=True).order_by("id").iterator():
+        if scope_for(user, permission) == scope:
+            return user
+    return None

@@ -86,6 +86,11 @@ class Interaction(EditableModel):
     sentiment = models.CharField(max_length=16, blank=True, default="",
                                  choices=Sentiment.choices)
     recording_ref = models.CharField(max_length=500, blank=True, default="")
+    # An email's conversation (the first Message-ID of its References chain) and the message
+    # it was captured from (one message matched to three people is three interactions).
+    thread = models.CharField(max_length=500, blank=True, default="")
+    mail = models.ForeignKey("MailMessage", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="interactions", db_index=False)
 
     # Whoever may see the customer sees what was said to them.
     policy = OwnedBy("activities", owner="contact__owner")
@@ -100,6 +105,10 @@ class Interaction(EditableModel):
             models.Index(fields=["author", "-occurred_at", "-id"], name="interaction_author_idx"),
             models.Index(fields=["message_id"], name="interaction_message_id_idx",
                          condition=~models.Q(message_id="")),
+            models.Index(fields=["thread", "occurred_at"], name="interaction_thread_idx",
+                         condition=~models.Q(thread="")),
+            models.Index(fields=["mail"], name="interaction_mail_idx",
+                         condition=models.Q(mail__isnull=False)),
             deleted_index("interaction_deleted_idx"),
         ]
         constraints = [
@@ -248,3 +257,81 @@ class CalendarFeed(models.Model):
             models.UniqueConstraint(fields=["user"], condition=models.Q(revoked_at__isnull=True),
                                     name="calendarfeed_one_active_per_user"),
         ]
+
+
+class MailSource(models.TextChoices):
+    SMTP = "smtp", "forwarded to the CRM address"
+    IMAP = "imap", "mailbox"
+    FILE = "file", "imported file"
+    API = "api", "API"
+
+
+class MailMessage(TimestampedModel):
+    """One email as it reached the CRM, once: ``key`` is its Message-ID, else a hash of its
+    content, so the copy that comes by BCC and the one IMAP finds are stored once."""
+
+    key = models.CharField(max_length=500, unique=True)
+    message_id = models.CharField(max_length=500, blank=True, default="")
+    thread = models.CharField(max_length=500, blank=True, default="")
+    source = models.CharField(max_length=8, choices=MailSource.choices)
+    from_address = models.CharField(max_length=254, blank=True, default="")
+    subject = models.CharField(max_length=300, blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)  # its Date header
+    size = models.PositiveIntegerField(default=0)
+    auto_submitted = models.BooleanField(default=False)
+    # What was worked around while reading it (malformed parts, dropped attachments…).
+    problems = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["from_address", "created_at"],
+                                name="mailmessage_sender_idx")]
+
+
+class MailAttachment(models.Model):
+    """A file that came with a message: kept up to the configured size, else only named."""
+
+    message = models.ForeignKey(MailMessage, on_delete=models.CASCADE,
+                                related_name="attachments")
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    data = models.BinaryField(null=True, blank=True)  # None: dropped, over the limit
+    dropped = models.BooleanField(default=False)
+
+
+class MailRejection(models.Model):
+    """A message the CRM would not take, and why (the listener logs and goes on)."""
+
+    received_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=8, choices=MailSource.choices)
+    sender = models.CharField(max_length=254, blank=True, default="")
+    subject = models.CharField(max_length=300, blank=True, default="")
+    reason = models.CharField(max_length=500)
+    size = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["-received_at"], name="mailrejection_recent_idx")]
+
+
+class Mailbox(TimestampedModel):
+    """The IMAP mailbox the scheduler polls (one per business; set on the settings page).
+
+    The password is stored as typed and never shown again: the database holds the business's
+    data anyway, and a mailbox that must be read without a person present needs it.
+    ``last_uid`` and ``uid_validity`` say where the last poll stopped.
+    """
+
+    host = models.CharField(max_length=200)
+    port = models.PositiveIntegerField(default=993)
+    security = models.CharField(max_length=8, default="ssl",
+                                choices=[("ssl", "SSL/TLS"), ("starttls", "STARTTLS"),
+                                         ("none", "none (local servers only)")])
+    username = models.CharField(max_length=200)
+    password = models.CharField(max_length=500)
+    folder = models.CharField(max_length=200, default="INBOX")
+    enabled = models.BooleanField(default=True)
+    uid_validity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    version = models.PositiveIntegerField(default=1)

@@ -366,3 +366,28 @@ def contacts_exist() -> bool:
 def owner_ids(*, contact_ids: set[int] | list[int]) -> dict[int, int | None]:
     """Who owns each of these people (for writers that act on their behalf, e.g. the demo)."""
     return dict(Contact.objects.filter(id__in=contact_ids).values_list("id", "owner_id"))
+
+
+def contacts_by_email(*, user, emails: list[str] | set[str]) -> dict[str, dict[str, Any]]:
+    """The live people this user may see whose (primary) address is one of ``emails``, by
+    address: ``{"id", "owner_id", "company_id"}`` (the oldest when two share one)."""
+    found: dict[str, dict[str, Any]] = {}
+    rows = (visible_contacts(user).filter(primary_email__in=list(emails))
+            .order_by("id").values_list("primary_email", "id", "owner_id", "company_id"))
+    for email, contact_id, owner_id, company_id in rows:
+        found.setdefault(email, {"id": contact_id, "owner_id": owner_id,
+                                 "company_id": company_id})
+    return found
+
+
+def known_emails(*, emails: list[str] | set[str]) -> set[str]:
+    """Which of these addresses belong to someone, visible to the asker or not (so a writer
+    never makes a second person for an address it may not see)."""
+    return set(Contact.objects.filter(primary_email__in=list(emails), deleted_at__isnull=True)
+               .values_list("primary_email", flat=True))
+
+
+def company_id_by_domain(*, user, domain: str) -> int | None:
+    """The visible company whose web domain this is."""
+    return (visible_companies(user).filter(domain=domain.lower().strip())
+            .order_by("id").values_list("id", flat=True).first())

@@ -8,6 +8,14 @@ from rapport.activities.services.calendar import (
     calendar_feed_create,
     calendar_feed_revoke,
 )
+from rapport.activities.services.inbound import (
+    Ingested,
+    mail_actor,
+    mail_ingest,
+    mail_ingest_many,
+    messages_in,
+    record_rejection,
+)
 from rapport.activities.services.interactions import (
     interaction_delete,
     interaction_log,
@@ -28,7 +36,8 @@ from rapport.activities.services.tasks import (
 )
 
 __all__ = [
-    "IssuedFeed", "calendar_feed_create", "calendar_feed_revoke", "interaction_delete",
+    "Ingested", "IssuedFeed", "mail_actor", "mail_ingest", "mail_ingest_many", "messages_in",
+    "record_rejection", "calendar_feed_create", "calendar_feed_revoke", "interaction_delete",
     "interaction_log", "interaction_update", "next_due", "reminder_send", "reminders_mark_seen",
     "send_due_reminders", "task_complete", "task_create", "task_delete", "task_reopen",
     "task_update",

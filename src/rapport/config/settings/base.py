@@ -143,6 +143,20 @@ DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_FROM_EMAIL", "rapport@localhost")
 # (longer than any send takes; a killed worker's reminders go out this much later).
 RAPPORT_REMINDER_CLAIM_SECONDS = int(os.environ.get("RAPPORT_REMINDER_CLAIM_SECONDS", 300))
 
+# Mail the CRM captures (activities): forwarded or BCC'd to its SMTP listener, found by IMAP
+# polling, imported from files or posted to the API. The listener runs with `rapport serve`
+# when RAPPORT_MAIL_LISTEN_PORT is set. Captured mail is logged as RAPPORT_MAIL_USER (a user
+# name; default: the first owner), who also owns the contacts made for unknown senders.
+RAPPORT_MAIL_LISTEN_HOST = os.environ.get("RAPPORT_MAIL_LISTEN_HOST", "127.0.0.1")
+RAPPORT_MAIL_LISTEN_PORT = int(os.environ.get("RAPPORT_MAIL_LISTEN_PORT", 0) or 0)
+RAPPORT_MAIL_USER = os.environ.get("RAPPORT_MAIL_USER", "")
+RAPPORT_MAIL_MAX_MESSAGE_BYTES = int(os.environ.get("RAPPORT_MAIL_MAX_MESSAGE_BYTES",
+                                                    80 * 1024 * 1024))
+RAPPORT_MAIL_MAX_ATTACHMENT_BYTES = int(os.environ.get("RAPPORT_MAIL_MAX_ATTACHMENT_BYTES",
+                                                       10 * 1024 * 1024))
+# More messages than this from one sender in an hour is a loop (or a flood): refused.
+RAPPORT_MAIL_SENDER_HOURLY_LIMIT = int(os.environ.get("RAPPORT_MAIL_SENDER_HOURLY_LIMIT", 30))
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("RAPPORT_TIME_ZONE", "UTC")
 USE_I18N = True
