@@ -16,6 +16,7 @@ from rapport.activities import selectors, services
 from rapport.activities.inputs import InteractionInput, InteractionPatch, TaskInput, TaskPatch
 from rapport.activities.models import Interaction, Priority, Task
 from rapport.core.api_schemas import ERRORS, WRITE_ERRORS
+from rapport.core.errors import ValidationFailed
 
 router = Router(tags=["activities"])
 PRIORITY_NAMES = dict(Priority.choices)
@@ -195,3 +196,33 @@ def reopen_task(request: HttpRequest, task_id: int):
 def delete_task(request: HttpRequest, task_id: int):
     services.task_delete(actor=request.user, task_id=task_id)
     return Status(204, None)
+
+
+# --- captured mail -----------------------------------------------------------------------------
+
+class IngestedOut(Schema):
+    status: Literal["stored", "duplicate"]
+    message_id: str = Field(..., description="its Message-ID, without angle brackets")
+    key: str = Field(..., description="what tells copies apart: the Message-ID, else a hash")
+    interaction_ids: list[int] = Field(..., description="one per person it was logged for")
+    created_contact_ids: list[int] = Field(..., description="people made for unknown senders")
+    problems: list[str] = Field(..., description="what was worked around reading it")
+
+
+@router.post("/mail/ingest", response={201: IngestedOut, 200: IngestedOut, **ERRORS},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "message/rfc822": {"schema": {"type": "string", "format": "binary"}}}}})
+def ingest_mail(request: HttpRequest):
+    """Capture one email, sent as the raw RFC 822 message (``Content-Type: message/rfc822``):
+    logged on the timeline of everyone in From/To/Cc you may log for, 201; the same message
+    again is 200 ``duplicate``; one nobody known is in (or a loop) is 422 with the reason."""
+    content_type = request.content_type or ""
+    if content_type != "message/rfc822":
+        raise ValidationFailed({"body": "send the raw message with Content-Type: "
+                                        "message/rfc822"})
+    if not request.body.strip():
+        raise ValidationFailed({"body": "is empty"})
+    result = services.mail_ingest(raw=request.body, source="api", actor=request.user)
+    if result.status == "rejected":
+        raise ValidationFailed({"body": result.reason})
+    return Status(201 if result.status == "stored" else 200, result)

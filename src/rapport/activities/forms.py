@@ -108,3 +108,22 @@ def offer_fields(offer) -> dict[str, str]:
     """The hidden inputs that carry an offered follow-up into the log form."""
     return {"follow_up_title": offer.title, "follow_up_due": local_input(offer.due_at),
             "follow_up_all_day": "1" if offer.all_day else "0"}
+
+
+MAILBOX_FIELDS = ("host", "port", "security", "username", "password", "folder")
+
+
+def mailbox_form_values(box: Any) -> dict[str, Any]:
+    """The mailbox form as stored (never the password)."""
+    if box is None:
+        return {"host": "", "port": 993, "security": "ssl", "username": "", "password": "",
+                "folder": "INBOX", "enabled": True, "version": ""}
+    return {"host": box.host, "port": box.port, "security": box.security,
+            "username": box.username, "password": "", "folder": box.folder,
+            "enabled": box.enabled, "version": box.version}
+
+
+def mailbox_data_from_post(post: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {name: post.get(name, "") for name in MAILBOX_FIELDS}
+    data["enabled"] = post.get("enabled") == "on"
+    return data

@@ -4,7 +4,7 @@ take these, so a limit or a choice is declared once (limits read from the model 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import nh3
 from django.utils import timezone
@@ -15,6 +15,7 @@ from rapport.activities.models import (
     Direction,
     Interaction,
     InteractionType,
+    Mailbox,
     Priority,
     Recurrence,
     Sentiment,
@@ -175,3 +176,15 @@ if TYPE_CHECKING:
 else:
     TaskChanges = partial(TaskInput, "TaskChanges")
     TaskPatch = with_version(TaskChanges, "TaskPatch")
+
+
+class MailboxInput(Input):
+    """The IMAP mailbox to poll. A blank password keeps the stored one."""
+
+    host: Annotated[str, Text.of(Mailbox, "host", min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 993
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: Annotated[str, Text.of(Mailbox, "username", min_length=1)]
+    password: Annotated[str, Text.of(Mailbox, "password")] = ""
+    folder: Annotated[str, Text.of(Mailbox, "folder", min_length=1)] = "INBOX"
+    enabled: bool = True

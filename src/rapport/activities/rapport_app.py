@@ -4,6 +4,8 @@ calendar feed, the reminder emails' periodic job and the permissions."""
 
 import datetime as dt
 
+from django.conf import settings
+
 from rapport.activities import events, selectors, tasks, urls
 from rapport.activities.api import router
 from rapport.core.permissions import Resource, grant
@@ -12,6 +14,7 @@ from rapport.core.registry import (
     NavEntry,
     Panel,
     PeriodicJob,
+    Process,
     RapportApp,
     SettingsEntry,
     register,
@@ -44,14 +47,20 @@ APP = register(RapportApp(
          NavEntry("Activity", "interaction_list", "activities", order=25)],
     settings=[SettingsEntry("Calendar feed", "calendar_settings",
                             "your tasks and meetings in Google, Apple or Thunderbird calendars",
-                            order=25)],
+                            order=25),
+              SettingsEntry("Email in", "mail_settings",
+                            "capture customers' email: forwarding address, IMAP mailbox, "
+                            "refused messages", order=26)],
     event_kinds=events.KINDS,
     panels=[Panel("contact", "activities/_contact_panel.html", _contact_panel, order=5),
             Panel("company", "activities/_company_panel.html", _company_panel, order=10),
             Panel("home", "activities/_home_tasks.html", _home_panel, order=10),
             Panel("topbar", "activities/_bell_slot.html", _bell, order=10)],
     landings=[Landing("my_day", "my_day.landing", order=10)],
-    periodic=[PeriodicJob(tasks.send_due_reminders, dt.timedelta(minutes=1))],
+    processes=[Process("the mail listener", ("mail", "listen"),
+                       enabled=lambda: bool(settings.RAPPORT_MAIL_LISTEN_PORT))],
+    periodic=[PeriodicJob(tasks.send_due_reminders, dt.timedelta(minutes=1)),
+              PeriodicJob(tasks.poll_mailbox, dt.timedelta(minutes=1))],
     resources=[
         Resource("activities", "Activities", {
             "view": grant(owner="all", manager="team", sales="team", support="all",

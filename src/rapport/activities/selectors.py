@@ -20,6 +20,9 @@ from rapport.activities.models import (
     CalendarFeed,
     Interaction,
     InteractionType,
+    MailAttachment,
+    Mailbox,
+    MailRejection,
     Reminder,
     Task,
 )
@@ -132,7 +135,7 @@ def interaction_list(*, user: Any, params: dict[str, Any] | None = None) -> Page
 
 
 def interaction_get(*, user: Any, interaction_id: int) -> Interaction:
-    interaction = (visible_interactions(user).select_related("contact", "author", "company")
+    interaction = (visible_interactions(user).select_related("contact", "author", "company", "mail")
                    .filter(id=interaction_id).first())
     if interaction is None:
         raise NotFound(f"no interaction with id {interaction_id}")
@@ -355,3 +358,44 @@ def calendar_items(*, user: Any, now: dt.datetime | None = None, past_days: int 
         author_id=user.id, type=InteractionType.MEETING, occurred_at__gte=since)
         .select_related("contact").order_by("occurred_at", "id")[:limit])
     return CalendarItems(tasks=tasks, meetings=meetings)
+
+
+def mailbox_get() -> Mailbox | None:
+    """The IMAP mailbox the scheduler polls, if one is set."""
+    return Mailbox.objects.order_by("id").first()
+
+
+def mail_rejections(*, limit: int = 50) -> list[MailRejection]:
+    """The newest messages the CRM refused, and why."""
+    return list(MailRejection.objects.order_by("-received_at", "-id")[:limit])
+
+
+def mail_details(*, interaction: Interaction) -> dict[str, Any]:
+    """What an email interaction's page shows beyond its own fields: the attachments (without
+    their bytes), what was worked around reading it, and the rest of its conversation that
+    the viewer may see."""
+    if interaction.type != InteractionType.EMAIL:
+        return {}
+    attachments = []
+    problems: list[str] = []
+    if interaction.mail_id:
+        attachments = list(MailAttachment.objects.filter(message_id=interaction.mail_id)
+                           .order_by("id").defer("data"))
+        problems = list(interaction.mail.problems) if interaction.mail else []
+    thread: list[Interaction] = []
+    if interaction.thread:
+        thread = list(Interaction.objects.filter(
+            thread=interaction.thread, contact_id=interaction.contact_id,
+            deleted_at__isnull=True).exclude(id=interaction.id)
+            .order_by("occurred_at", "id")[:50])
+    return {"attachments": attachments, "problems": problems, "thread": thread}
+
+
+def mail_attachment(*, user, interaction_id: int, attachment_id: int) -> MailAttachment:
+    """An attachment of an email this user may see (404 otherwise, or when it was dropped)."""
+    interaction = interaction_get(user=user, interaction_id=interaction_id)
+    found = MailAttachment.objects.filter(id=attachment_id, message_id=interaction.mail_id,
+                                          dropped=False).first()
+    if interaction.mail_id is None or found is None:
+        raise NotFound("no such attachment")
+    return found

@@ -11,3 +11,9 @@ from rapport.activities import services
 def send_due_reminders() -> int:
     """Email the reminders that have come (each exactly once: see services.reminders)."""
     return services.send_due_reminders()
+
+
+@task
+def poll_mailbox() -> int:
+    """Capture what came to the IMAP mailbox since the last poll (if one is set)."""
+    return len(services.mailbox_poll())

@@ -3,11 +3,13 @@ call a service or selector, render (core.pages maps the errors)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from rapport.accounts.selectors import user_list
@@ -16,6 +18,8 @@ from rapport.activities.forms import (
     REMIND_CHOICES,
     interaction_data_from_post,
     interaction_form_values,
+    mailbox_data_from_post,
+    mailbox_form_values,
     offer_fields,
     task_data_from_post,
     task_form_values,
@@ -24,12 +28,14 @@ from rapport.activities.models import (
     INTERACTION_TYPES,
     Direction,
     InteractionType,
+    Mailbox,
     Priority,
     Recurrence,
 )
 from rapport.contacts.selectors import contact_get
 from rapport.core.errors import NotFound
 from rapport.core.pages import act, done, list_page, posted_version, submit
+from rapport.core.permissions import can
 
 LOGGED = {"call": "Call logged.", "email": "Email logged.", "meeting": "Meeting logged.",
           "note": "Note logged.", "message": "Message logged."}
@@ -85,7 +91,46 @@ def interaction_detail(request, interaction_id: int):
         "i": interaction, "headline": selectors.headline(interaction),
         "can_change": selectors.can_change_interaction(request.user, interaction),
         "tasks": selectors.interaction_tasks(user=request.user, interaction=interaction),
-        "section": "activities"})
+        "mail": selectors.mail_details(interaction=interaction), "section": "activities"})
+
+
+@login_required
+@require_GET
+def mail_attachment(request, interaction_id: int, attachment_id: int):
+    """A file that came with an email, always as a download (never shown in the page, so a
+    file pretending to be a page cannot run in the CRM's origin)."""
+    found = selectors.mail_attachment(user=request.user, interaction_id=interaction_id,
+                                      attachment_id=attachment_id)
+    response = HttpResponse(bytes(found.data or b""), content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, found.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def mail_settings(request):
+    """Where mail comes in: the forwarding address, the IMAP mailbox to poll (the owner sets
+    it) and the newest refused messages with their reasons."""
+    box = selectors.mailbox_get()
+    outcome = submit(lambda: None)
+    values = mailbox_form_values(box)
+    if request.method == "POST" and request.POST.get("action") == "poll":
+        return act(request, lambda: services.mailbox_poll(),
+                   success=lambda found: f"Mailbox read: {len(found)} new message(s).",
+                   to="mail_settings")
+    if request.method == "POST":
+        values = mailbox_data_from_post(request.POST)
+        outcome = submit(lambda: services.mailbox_save(
+            actor=request.user, data=values, version=posted_version(request)))
+        if outcome.ok:
+            return done(request, "Mailbox saved: it is read every minute.", "mail_settings")
+    return render(request, "activities/mail_settings.html", {
+        "box": box, "values": values, "errors": outcome.errors, "conflict": outcome.conflict,
+        "can_change": can(request.user, "settings.change"),
+        "securities": Mailbox._meta.get_field("security").choices,
+        "listen": {"host": settings.RAPPORT_MAIL_LISTEN_HOST,
+                   "port": settings.RAPPORT_MAIL_LISTEN_PORT},
+        "rejections": selectors.mail_rejections(limit=20), "section": "settings"})
 
 
 def _interaction_form(request, values, outcome, **extra):

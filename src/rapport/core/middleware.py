@@ -23,7 +23,9 @@ class BodySizeLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         content_type = request.META.get("CONTENT_TYPE", "")
-        limit = (settings.RAPPORT_MAX_UPLOAD_BYTES if content_type.startswith("multipart/")
+        # Files (forms with uploads, whole emails) may be larger than JSON bodies.
+        limit = (settings.RAPPORT_MAX_UPLOAD_BYTES
+                 if content_type.startswith(("multipart/", "message/rfc822"))
                  else settings.RAPPORT_MAX_BODY_BYTES)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)

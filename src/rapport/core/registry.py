@@ -100,6 +100,16 @@ class PeriodicJob:
 
 
 @dataclass(frozen=True)
+class Process:
+    """A long-running process ``rapport serve`` starts beside the web server and the workers
+    (e.g. a mail listener), when ``enabled()`` says the business has set it up."""
+
+    name: str
+    argv: tuple[str, ...]  # a ``rapport`` command and its arguments
+    enabled: Callable[[], bool]
+
+
+@dataclass(frozen=True)
 class Subscriber:
     """Runs after the transaction that recorded events of these kinds commits (None = all)."""
 
@@ -122,6 +132,7 @@ class RapportApp:
     resources: Sequence[Resource] = ()
     subscribers: Sequence[Subscriber] = ()
     landings: Sequence[Landing] = ()
+    processes: Sequence[Process] = ()
 
 
 @dataclass
@@ -210,4 +221,9 @@ def import_adapters() -> list[Any]:
 
 def periodic_jobs() -> list[PeriodicJob]:
     return list(_collect("periodic"))
+
+
+def processes() -> list[Process]:
+    """The processes ``rapport serve`` should start now (those whose app has them enabled)."""
+    return [process for process in _collect("processes") if process.enabled()]
 

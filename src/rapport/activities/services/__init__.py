@@ -21,6 +21,7 @@ from rapport.activities.services.interactions import (
     interaction_log,
     interaction_update,
 )
+from rapport.activities.services.mailbox import mailbox_poll, mailbox_save
 from rapport.activities.services.reminders import (
     reminder_send,
     reminders_mark_seen,
@@ -36,7 +37,8 @@ from rapport.activities.services.tasks import (
 )
 
 __all__ = [
-    "Ingested", "IssuedFeed", "mail_actor", "mail_ingest", "mail_ingest_many", "messages_in",
+    "Ingested", "IssuedFeed", "mail_actor", "mail_ingest", "mail_ingest_many",
+    "mailbox_poll", "mailbox_save", "messages_in",
     "record_rejection", "calendar_feed_create", "calendar_feed_revoke", "interaction_delete",
     "interaction_log", "interaction_update", "next_due", "reminder_send", "reminders_mark_seen",
     "send_due_reminders", "task_complete", "task_create", "task_delete", "task_reopen",

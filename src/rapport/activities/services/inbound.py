@@ -54,7 +54,7 @@ from rapport.contacts import selectors as contacts
 from rapport.contacts import services as contact_services
 from rapport.core.errors import PermissionDenied, ServiceError, ValidationFailed
 from rapport.core.events import record_events
-from rapport.core.permissions import can
+from rapport.core.permissions import can, scope_for
 
 log = logging.getLogger("rapport.mail")
 FREE_MAIL = {"gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "hotmail.com",
@@ -106,7 +106,7 @@ def mail_ingest_many(*, raws: Iterable[bytes], source: str, actor: Any = None,
     if source not in MailSource.values:
         raise ValidationFailed({"source": f"must be one of {', '.join(MailSource.values)}"})
     actor = actor or mail_actor()
-    if not can(actor, "activities.add"):
+    if scope_for(actor, "activities.add") is None:
         raise PermissionDenied("you may not log conversations")
     results: list[Ingested] = []
     chunk: list[bytes] = []
@@ -145,7 +145,9 @@ def _store(mails: list[ParsedMail], source: str, actor: Any) -> list[Ingested]:
     stored_keys = set(MailMessage.objects.filter(key__in=keys).values_list("key", flat=True))
     addresses = {address for mail in mails for address in mail.addresses()}
     users = accounts.user_ids_by_email(emails=addresses)
-    people = contacts.contacts_by_email(user=actor, emails=addresses - set(users))
+    people = {address: person for address, person in contacts.contacts_by_email(
+        user=actor, emails=addresses - set(users)).items()
+        if can(actor, "activities.add", owner_id=person["owner_id"])}
     hidden = contacts.known_emails(emails=addresses - set(users) - set(people)) \
         if addresses - set(users) - set(people) else set()
     recent = _recent_counts({mail.from_address for mail in mails if mail.from_address}, now)

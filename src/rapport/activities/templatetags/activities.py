@@ -6,6 +6,9 @@ import datetime as dt
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from rapport.activities.mail.parse import sanitise_html
 
 register = template.Library()
 
@@ -36,3 +39,10 @@ def minutes(seconds):
 @register.filter
 def icon(kind):
     return ICONS.get(kind, "•")
+
+
+@register.filter
+def email_html(value):
+    """An email's HTML, sanitised again as it is shown (it was when stored): what a browser
+    may safely render inside the page."""
+    return mark_safe(sanitise_html(value or ""))  # noqa: S308 - nh3 has just cleaned it

@@ -258,3 +258,69 @@ def test_two_ways_in_at_once_store_one_message(owner):
     assert sorted(results) == ["duplicate"] * 3 + ["stored"]
     assert Interaction.objects.filter(message_id="race@lane.example").count() == 1
     assert Company.objects.count() == 0
+
+
+def test_an_email_page_shows_sanitised_html_attachments_and_its_thread(owner, margaret,
+                                                                       web_as, sales_b):
+    from email.message import EmailMessage
+
+    services.mail_ingest(raw=eml(message_id="<root@lane.example>", subject="First"))
+    message = EmailMessage()
+    message["From"], message["To"] = "margaret@lane.example", "orders@bakery.example"
+    message["Subject"], message["Message-ID"] = "Re: First", "<second@lane.example>"
+    message["References"] = "<root@lane.example>"
+    message.set_content("plain version")
+    message.add_alternative('<p>Hello <b>bold</b><script>alert("x")</script>'
+                            '<img src="https://track.example/p.gif"></p>', subtype="html")
+    message.add_attachment(b"<html><script>evil()</script></html>", maintype="text",
+                           subtype="html", filename="page.html")
+    services.mail_ingest(raw=message.as_bytes())
+    second = Interaction.objects.get(message_id="second@lane.example")
+
+    page = web_as(owner).get(f"/interactions/{second.id}/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<b>bold</b>" in html and "alert(" not in html and "track.example" not in html
+    assert "page.html" in html and ">First</a>" in html  # the attachment, and the thread
+
+    attachment = MailAttachment.objects.get(filename="page.html")
+    url = f"/interactions/{second.id}/attachments/{attachment.id}/"
+    download = web_as(owner).get(url)
+    assert download.status_code == 200 and download["Content-Type"] == "application/octet-stream"
+    assert download["Content-Disposition"].startswith("attachment")
+    assert download.content == b"<html><script>evil()</script></html>"
+    assert web_as(sales_b).get(url).status_code == 404  # not their customer
+
+
+def test_the_mail_settings_page_sets_the_mailbox_and_shows_refusals(owner, sales_a, web_as):
+    services.mail_ingest(raw=b"Subject: lost\r\n\r\nnobody")
+    page = web_as(owner).get("/settings/mail/")
+    assert page.status_code == 200 and "no sender address" in page.content.decode()
+
+    bad = web_as(owner).post("/settings/mail/", {"host": "", "port": "99999",
+                                                 "security": "ssl", "username": "u",
+                                                 "password": "p", "folder": "INBOX"})
+    assert bad.status_code == 200 and "nothing was saved" in bad.content.decode()
+    from rapport.activities.models import Mailbox
+
+    assert not Mailbox.objects.exists()
+    saved = web_as(owner).post("/settings/mail/", {
+        "host": "imap.bakery.example", "port": "993", "security": "ssl", "username": "crm",
+        "password": "s3cret", "folder": "INBOX", "enabled": "on", "version": ""})
+    assert saved.status_code == 302
+    box = Mailbox.objects.get()
+    assert (box.host, box.password, box.enabled) == ("imap.bakery.example", "s3cret", True)
+    again = web_as(owner).get("/settings/mail/").content.decode()
+    assert "s3cret" not in again  # never shown back
+    # Keeping the password: a blank one changes the rest only.
+    web_as(owner).post("/settings/mail/", {
+        "host": "imap.bakery.example", "port": "143", "security": "starttls",
+        "username": "crm", "password": "", "folder": "INBOX", "version": str(box.version)})
+    box.refresh_from_db()
+    assert (box.port, box.password, box.enabled) == (143, "s3cret", False)
+
+    refused = web_as(sales_a).post("/settings/mail/", {
+        "host": "evil.example", "port": "993", "security": "ssl", "username": "x",
+        "password": "y", "folder": "INBOX"})
+    assert refused.status_code in (200, 403)
+    assert Mailbox.objects.get().host == "imap.bakery.example"

@@ -6,6 +6,8 @@ import sys
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from rapport.core import registry
+
 
 class Command(BaseCommand):
     help = "Run Rapport on one machine: web server, a background worker and the scheduler."
@@ -27,6 +29,10 @@ class Command(BaseCommand):
             subprocess.Popen([sys.executable, "-m", "rapport.cli", "worker"], env=env),
             subprocess.Popen([sys.executable, "-m", "rapport.cli", "scheduler"], env=env),
         ]
+        for process in registry.processes():
+            self.stdout.write(f"Starting {process.name}: rapport {' '.join(process.argv)}")
+            helpers.append(subprocess.Popen([sys.executable, "-m", "rapport.cli",
+                                             *process.argv], env=env))
         self.stdout.write(f"Rapport is running on http://{options['host']}:{options['port']}/ "
                           "(Ctrl+C to stop)")
         web = subprocess.Popen([
