@@ -29,10 +29,10 @@ class Command(BaseCommand):
             subprocess.Popen([sys.executable, "-m", "rapport.cli", "worker"], env=env),
             subprocess.Popen([sys.executable, "-m", "rapport.cli", "scheduler"], env=env),
         ]
-        for process in registry.processes():
-            self.stdout.write(f"Starting {process.name}: rapport {' '.join(process.argv)}")
+        for extra in registry.processes():
+            self.stdout.write(f"Starting {extra.name}: rapport {' '.join(extra.argv)}")
             helpers.append(subprocess.Popen([sys.executable, "-m", "rapport.cli",
-                                             *process.argv], env=env))
+                                             *extra.argv], env=env))
         self.stdout.write(f"Rapport is running on http://{options['host']}:{options['port']}/ "
                           "(Ctrl+C to stop)")
         web = subprocess.Popen([
