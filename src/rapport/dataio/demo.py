@@ -19,6 +19,8 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from email.message import EmailMessage
+from email.utils import format_datetime
 from unittest import mock
 from zoneinfo import ZoneInfo
 
@@ -236,6 +238,12 @@ def demo_load(*, seed: int = 1, if_empty: bool = False, today: dt.date | None = 
         report.orders = _orders(rng, users, people, products, end)
         log(f"  {report.orders} orders")
         report.interactions, report.tasks = _activities(rng, users, people, end)
+        emailed, newcomers = _emails(users, people, end)
+        report.interactions += emailed
+        report.contacts += len(newcomers)
+        report.companies += len({contact_selectors.contact_get(
+            user=users["owner"], contact_id=contact_id).company_id for contact_id in newcomers}
+            - set(company_ids) - {None})
         log(f"  {report.interactions} conversations, {report.tasks} open tasks")
     from rapport.core.models import Event
 
@@ -683,3 +691,63 @@ def _activities(rng: random.Random, users: dict, people: list[Person],
         else:
             logged += 1
     return logged, tasks
+
+
+# --- email, captured as the listener would (forwarded and BCC'd to the CRM) ------------------
+
+def _mail(*, sender: str, to: str, subject: str, moment: dt.datetime, message_id: str,
+          text: str, html: str = "", replying_to: list[str] | None = None) -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message["Date"] = format_datetime(moment)
+    message["Message-ID"] = f"<{message_id}@demo.rapport.example>"
+    if replying_to:
+        message["In-Reply-To"] = f"<{replying_to[-1]}@demo.rapport.example>"
+        message["References"] = " ".join(f"<{r}@demo.rapport.example>" for r in replying_to)
+    message.set_content(text)
+    if html:
+        message.add_alternative(html, subtype="html")
+    return message.as_bytes()
+
+
+def _emails(users: dict, people: list[Person], end: dt.datetime) -> tuple[int, list[int]]:
+    """A wholesale customer's email thread with the bakery and a stranger's enquiry (who
+    becomes a contact from their signature), through the same service as the listener."""
+    owner, tom = users["owner"], users["tom"]
+    customer = next((p for p in people if p.segment == "wholesale" and p.contact_id), None)
+    if customer is None:
+        return 0, []
+    address = contact_selectors.contact_get(user=owner, contact_id=customer.contact_id)
+    address = address.primary_email
+    if not address:
+        return 0, []
+    who = f"{customer.first} {customer.last} <{address}>"
+    day = (end - dt.timedelta(days=2)).astimezone(LOCAL).replace(hour=9, minute=12)
+    raws = [
+        _mail(sender=who, to="orders@bakery.example", subject="Catering for our launch event",
+              moment=day, message_id="launch-1",
+              text="Hi Tom,\n\nWe're launching our new menu on the 20th and would like 60 "
+                   "mini croissants and 40 cinnamon buns delivered by 8am. Could you send a "
+                   f"quote?\n\nThanks,\n{customer.first}"),
+        _mail(sender=f"Tom <{tom.email}>", to=who, subject="Re: Catering for our launch event",
+              moment=day + dt.timedelta(hours=2), message_id="launch-2",
+              replying_to=["launch-1"],
+              text="Happy to help! 60 mini croissants and 40 cinnamon buns come to $212, "
+                   "delivered by 7:45am on the 20th. Shall I book it?\n\nTom"),
+        _mail(sender=who, to=f"Tom <{tom.email}>", subject="Re: Catering for our launch event",
+              moment=day + dt.timedelta(hours=5), message_id="launch-3",
+              replying_to=["launch-1", "launch-2"],
+              text="Yes please, book it. Could half the buns be without icing?",
+              html="<p>Yes please, <b>book it</b>. Could half the buns be without icing?</p>"),
+        _mail(sender="Rosa Delgado <rosa@greenleafdeli.example>", to="orders@bakery.example",
+              subject="Wholesale bread for our deli", moment=day + dt.timedelta(days=1),
+              message_id="rosa-1",
+              text="Hello,\n\nWe're opening a deli on Pine Street and are looking for a "
+                   "bakery to supply sourdough and baguettes six days a week.\n\n"
+                   "Best regards,\nRosa Delgado\nOwner, Green Leaf Deli\n+1 503 555 0177\n"
+                   "www.greenleafdeli.example"),
+    ]
+    with _clock(day + dt.timedelta(days=1, hours=1)):
+        results = activity_services.mail_ingest_many(raws=raws, source="smtp", actor=owner)
+    return (sum(len(result.interaction_ids) for result in results),
+            [contact_id for result in results for contact_id in result.created_contact_ids])

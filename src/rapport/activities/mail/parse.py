@@ -18,7 +18,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass, field
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 
 import nh3
@@ -26,7 +26,8 @@ import nh3
 # Characters no person types and PostgreSQL may refuse: C0 controls but tab and newlines,
 # DEL, and lone UTF-16 surrogates (what undecodable bytes become).
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$")
+# Local part and domain, the domain possibly internationalised (as people type it).
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[\w-]+(\.[\w-]+)*\.[^\W\d_]{2,63}$")
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,480})>")
 # What sanitised email HTML may keep: nh3's safe tags, without images (remote ones are
 # tracking pixels; inline ones could be anything) and forms.
@@ -91,7 +92,10 @@ def _header(message: Message, name: str, problems: list[str]) -> str:
     if not values:
         return ""
     value = values[0]
-    if not isinstance(value, str):
+    if isinstance(value, Header):  # raw 8-bit bytes: most likely UTF-8 typed by a person
+        problems.append(f"{name}: held 8-bit bytes; read as UTF-8")
+        value = "".join(_text_of(chunk, charset) for chunk, charset in decode_header(value))
+    elif not isinstance(value, str):
         value = str(value)
     if _UNSTORABLE.search(value):  # raw 8-bit bytes (kept as surrogates by the parser)
         problems.append(f"{name}: held bytes that are not text; read as UTF-8")
@@ -105,6 +109,17 @@ def _header(message: Message, name: str, problems: list[str]) -> str:
         except Exception:  # noqa: BLE001 - a malformed encoded word: kept as it came
             problems.append(f"{name}: malformed encoding")
     return storable(" ".join(value.split()))
+
+
+def _text_of(chunk: bytes | str, charset: str | None) -> str:
+    if isinstance(chunk, str):
+        return chunk
+    for encoding in (charset if charset and charset != "unknown-8bit" else "utf-8", "utf-8"):
+        try:
+            return chunk.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return chunk.decode("utf-8", "replace")
 
 
 def _address_list(value: str, problems: list[str], name: str) -> list[tuple[str, str]]:

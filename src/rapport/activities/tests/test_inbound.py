@@ -324,3 +324,9 @@ def test_the_mail_settings_page_sets_the_mailbox_and_shows_refusals(owner, sales
         "password": "y", "folder": "INBOX"})
     assert refused.status_code in (200, 403)
     assert Mailbox.objects.get().host == "imap.bakery.example"
+
+
+def test_internationalised_domains_are_addresses_too():
+    mail = parse_message(eml(sender="Tara <tara@alderstreetcafé.example.com>"))
+    assert mail.from_address == "tara@alderstreetcafé.example.com"
+    assert parse_message(eml(sender="x@nodot")).from_address == ""

@@ -19,7 +19,15 @@ def test_demo_is_a_small_bakery_with_two_years_of_history(db):
     demo = demo_load(seed=3, today=TODAY)
     assert demo.loaded
     assert 500 <= Contact.objects.count() == demo.contacts <= 600
-    assert Company.objects.count() == demo.companies == 30
+    # 30 companies, and the one a stranger's email signature named (Green Leaf Deli).
+    assert Company.objects.count() == demo.companies == 31
+    from rapport.activities.models import Interaction
+
+    rosa = Contact.objects.get(primary_email="rosa@greenleafdeli.example")
+    assert (rosa.source, rosa.company.name, rosa.job_title) == ("email", "Green Leaf Deli",
+                                                                "Owner")
+    thread = Interaction.objects.filter(type="email", thread="launch-1@demo.rapport.example")
+    assert thread.count() == 3 and {i.direction for i in thread} == {"inbound", "outbound"}
     assert Product.objects.count() == 30
     assert set(Product.objects.values_list("category", flat=True)) >= {
         "Bread", "Pastry", "Cake", "Coffee"}
@@ -124,7 +132,10 @@ def test_demo_is_deterministic(db):
         "first_name", "last_name", "emails", "phones", "preferences", "created_at"))
     orders = list(Order.objects.order_by("id").values_list("ordered_at", "total"))
     Event.objects.all().delete()
-    for model in (OrderLine, Order, Product, Contact, Company, User):
+    from rapport.activities.models import Interaction, MailMessage, Task
+
+    for model in (Task, Interaction, MailMessage, OrderLine, Order, Product, Contact, Company,
+                  User):
         model.objects.all().delete()
     from rapport.core.models import AuditHead
 
