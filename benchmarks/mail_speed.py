@@ -93,12 +93,15 @@ def _listener_phase(args, known: list[str], run: str) -> tuple[str, ...]:
     server = subprocess.Popen([sys.executable, "-m", "rapport.cli", "mail", "listen",
                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
     try:
-        for _ in range(200):
+        deadline = time.monotonic() + 180  # a loaded machine starts Python slowly
+        while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
-                time.sleep(0.1)
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the listener did not start (exit {server.poll()})")
+                time.sleep(0.2)
         before = MailMessage.objects.count()
         rng = random.Random(7)
         messages = [_message(rng, n, known, run + "smtp") for n in range(args.smtp_messages)]
@@ -126,7 +129,7 @@ def _listener_phase(args, known: list[str], run: str) -> tuple[str, ...]:
         return (f"SMTP listener, {args.clients} clients", f"{len(messages):,}", f"{wall:.1f}",
                 f"{rate:.0f}", "(server)", "≥ 50 msg/s",
                 f"{'ok' if rate >= 50 and not errors else 'MISSED'}: {stored:,} stored, "
-                f"{len(errors)} errors", _load())
+                f"{len(errors)} errors{': ' + errors[0][:60] if errors else ''}", _load())
     finally:
         server.terminate()
         server.wait(timeout=30)
