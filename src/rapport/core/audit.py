@@ -20,8 +20,16 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection, transaction
 
-from rapport.core.events import AnchorPoint, canonical_json, chain_head, seal_pending
+from rapport.core.events import (
+    AnchorPoint,
+    canonical_json,
+    chain_head,
+    seal_pending,
+    take_seal_lock,
+)
+from rapport.core.models import AuditHead
 
 ANCHOR_VERSION = 1
 
@@ -81,7 +89,15 @@ def write_anchor(directory: pathlib.Path | None = None) -> Anchor:
     """Seal what is pending, then write the signed head to ``<dir>/<UTC time>.json``."""
     key = audit_key()
     seal_pending(wait=True)
-    head = chain_head()
+    with transaction.atomic():
+        # A write under the seal lock, committed synchronously: it puts every seal before it
+        # on disk (seals commit asynchronously), so no anchor names a link a crash could lose.
+        take_seal_lock(wait=True)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO ON")
+        head = chain_head()
+        AuditHead.objects.filter(id=1).update(count=head.count)
     now = dt.datetime.now(dt.UTC)
     body = {"version": ANCHOR_VERSION, "created_at": now.isoformat(timespec="seconds"),
             "seq": head.count, "hash": head.last_hash, "key_id": _key_id(key)}

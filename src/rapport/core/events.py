@@ -219,6 +219,9 @@ def take_seal_lock(*, wait: bool) -> bool:
     if connection.vendor != "postgresql":
         return True
     with connection.cursor() as cursor:
+        # A seal is re-derived from the committed rows if a crash loses it, so its commit need
+        # not wait for the disk (the write it seals did). Anchors force it to disk first.
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
         if wait:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
             return True
@@ -228,8 +231,8 @@ def take_seal_lock(*, wait: bool) -> bool:
 
 def _seal_locked(*, batch: int = SEAL_BATCH) -> int:
     """Seal every unsealed event in id order (the caller holds the seal lock)."""
-    head = chain_head()
-    seq, prev = head.count, head.last_hash
+    head: AuditHead | None = None
+    seq, prev = 0, GENESIS
     sealed = 0
     table = connection.ops.quote_name(Event._meta.db_table)
     while True:
@@ -237,6 +240,9 @@ def _seal_locked(*, batch: int = SEAL_BATCH) -> int:
                     .values_list(*_SEAL_FIELDS)[:batch])
         if not rows:
             break
+        if head is None:
+            head = chain_head()
+            seq, prev = head.count, head.last_hash
         updates = []
         for (event_id, occurred_at, actor_id, kind, entity_type, entity_id, contact_id,
              payload_hash) in rows:
