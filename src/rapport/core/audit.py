@@ -99,7 +99,8 @@ def write_anchor(directory: pathlib.Path | None = None) -> Anchor:
         head = chain_head()
         AuditHead.objects.filter(id=1).update(count=head.count)
     now = dt.datetime.now(dt.UTC)
-    body = {"version": ANCHOR_VERSION, "created_at": now.isoformat(timespec="seconds"),
+    created_at = now.isoformat(timespec="seconds")
+    body = {"version": ANCHOR_VERSION, "created_at": created_at,
             "seq": head.count, "hash": head.last_hash, "key_id": _key_id(key)}
     signed = {**body, "signature": _signature(key, body)}
     folder = directory or anchor_dir()
@@ -111,7 +112,7 @@ def write_anchor(directory: pathlib.Path | None = None) -> Anchor:
         n += 1
         path = folder / f"{stem}-{n}.json"
     path.write_text(json.dumps(signed, indent=2) + "\n")
-    return Anchor(path, body["created_at"], head.count, head.last_hash)
+    return Anchor(path, created_at, head.count, head.last_hash)
 
 
 def read_anchor(path: pathlib.Path) -> Anchor:

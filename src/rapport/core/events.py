@@ -218,15 +218,14 @@ def take_seal_lock(*, wait: bool) -> bool:
     """
     if connection.vendor != "postgresql":
         return True
+    # A seal is re-derived from the committed rows if a crash loses it, so its commit need not
+    # wait for the disk (the write it seals did); anchors force seals to disk first. One round
+    # trip: most calls under load find the lock taken and leave.
+    take = "pg_advisory_xact_lock(%s) IS NULL" if wait else "pg_try_advisory_xact_lock(%s)"
     with connection.cursor() as cursor:
-        # A seal is re-derived from the committed rows if a crash loses it, so its commit need
-        # not wait for the disk (the write it seals did). Anchors force it to disk first.
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        if wait:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
-            return True
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
-        return bool(cursor.fetchone()[0])
+        cursor.execute(f"SELECT set_config('synchronous_commit', 'off', true), {take}",
+                       [SEAL_LOCK_KEY])
+        return wait or bool(cursor.fetchone()[1])
 
 
 def _seal_locked(*, batch: int = SEAL_BATCH) -> int:

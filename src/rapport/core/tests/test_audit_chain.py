@@ -321,3 +321,52 @@ def test_concurrent_writers_give_one_verifiable_chain_without_gaps(owner):
     assert report.checked == total and report.pending == 0
     seqs = list(Event.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, total + 1))
+
+
+# --- old chains are converted by the migration ------------------------------------------------
+
+def _old_digest(prev, at, actor, kind, entity_type, entity_id, contact_id, before, after):
+    import datetime as dt
+    import hashlib
+
+    body = json.dumps([prev, at.astimezone(dt.UTC).isoformat(timespec="microseconds"), actor,
+                       kind, entity_type, entity_id, contact_id, before, after],
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_converts_an_old_chain_and_records_how_it_found_it(tampered):
+    import datetime as dt
+
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("core", "0002_drop_occurred_at_index")])
+    state = executor.loader.project_state(("core", "0002_drop_occurred_at_index"))
+    OldEvent = state.apps.get_model("core", "Event")
+    OldHead = state.apps.get_model("core", "AuditHead")
+    prev = GENESIS
+    at = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
+    for i, after in enumerate([{"first_name": "Old"}, {"text": "née Zoë"}, {"job_title": "x"}]):
+        kind = "contact.created" if i == 0 else "note.added"
+        digest = _old_digest(prev, at, None, kind, "contact", 7, 7, None, after)
+        OldEvent.objects.create(occurred_at=at, kind=kind, entity_type="contact", entity_id=7,
+                                contact_id=7, after=after, prev_hash=prev, hash=digest)
+        prev = digest
+    OldHead.objects.create(id=1, last_hash=prev, count=3)
+    if tampered:
+        OldEvent.objects.filter(kind="contact.created").update(after={"first_name": "Forged"})
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    report = verify_chain()
+    assert report.ok and report.checked == 4
+    resealed = Event.objects.get(kind="audit.resealed")
+    assert resealed.seq == 4 and resealed.after["previous_head"] == prev
+    first = Event.objects.get(kind="contact.created").id
+    assert resealed.after["previous_chain"] == (f"broken at event {first}" if tampered
+                                                else "intact")
+    assert Event.objects.get(seq=2).after == {"text": "née Zoë"}
