@@ -22,6 +22,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -139,28 +140,42 @@ def _insert(rows: list[Event], followed: list[Event]) -> None:
 
 
 def record_events(new_events: Iterable[NewEvent], *, batch_size: int = 5000) -> int:
-    """Write events, unsealed, in the caller's transaction; returns how many were written.
+    """Write events in the caller's transaction; returns how many were written.
 
-    They are sealed into the chain right after the commit (:func:`seal_pending`). On SQLite,
-    whose transactions already hold the one write lock, they are sealed here, before the
-    commit, which costs no extra waiting.
+    Nothing here waits for another writer. When no one else holds the seal lock, the events
+    go in already sealed (after any committed unsealed ones); otherwise they go in unsealed and
+    are sealed right after the commit (:func:`seal_pending`), by this writer or by whoever
+    holds the lock then. On SQLite, whose transactions hold the one write lock anyway, they are
+    always sealed on the way in.
     """
     with transaction.atomic():
         rows: list[Event] = []
         written_rows: list[Event] = []
         written = 0
         now = timezone.now()
+        chain: list | None = None  # [seq, hash] of the newest link while we hold the lock
+        locked = False
         for item in new_events:
+            if not written and not rows:
+                locked = take_seal_lock(wait=False, in_write=True)
+                if locked:
+                    chain = list(_seal_locked()[1:])
             before, after = to_json_value(item.before), to_json_value(item.after)
             salt = new_salt()
-            rows.append(
-                Event(
-                    occurred_at=item.occurred_at or now, actor_id=item.actor_id,
-                    kind=item.kind, entity_type=item.entity_type, entity_id=item.entity_id,
-                    contact_id=item.contact_id, before=before, after=after, salt=salt,
-                    payload_hash=payload_commitment(salt, before, after),
-                )
+            row = Event(
+                occurred_at=item.occurred_at or now, actor_id=item.actor_id, kind=item.kind,
+                entity_type=item.entity_type, entity_id=item.entity_id,
+                contact_id=item.contact_id, before=before, after=after, salt=salt,
+                payload_hash=payload_commitment(salt, before, after),
             )
+            if chain is not None:
+                chain[0] += 1
+                row.seq, row.prev_hash = chain[0], chain[1]
+                row.hash = chain[1] = event_digest(
+                    chain[1], seq=chain[0], occurred_at=row.occurred_at, actor_id=row.actor_id,
+                    kind=row.kind, entity_type=row.entity_type, entity_id=row.entity_id,
+                    contact_id=row.contact_id, payload_hash=row.payload_hash)
+            rows.append(row)
             if len(rows) >= batch_size:
                 _insert(rows, written_rows)
                 written += len(rows)
@@ -169,10 +184,10 @@ def record_events(new_events: Iterable[NewEvent], *, batch_size: int = 5000) -> 
             _insert(rows, written_rows)
             written += len(rows)
         if written:
-            if _seals_inline():
-                _seal_locked()
-            else:
-                transaction.on_commit(_seal_after_commit)
+            if chain is not None:
+                AuditHead.objects.filter(id=1).update(count=chain[0], last_hash=chain[1])
+            if not _seals_inline():
+                transaction.on_commit(partial(_seal_after_commit, sealed_inline=locked))
         _fan_out_after_commit(written_rows)
         return written
 
@@ -210,26 +225,30 @@ def chain_head() -> AuditHead:
     return head
 
 
-def take_seal_lock(*, wait: bool) -> bool:
-    """Take the sealers' lock for this transaction; False if another sealer holds it.
+def take_seal_lock(*, wait: bool, in_write: bool = False) -> bool:
+    """Take the sealers' lock until this transaction ends; False if another holds it.
 
-    On PostgreSQL an advisory lock (writers never take it); elsewhere the transaction's own
-    write lock (SQLite's IMMEDIATE transactions) is the lock.
+    On PostgreSQL an advisory lock, which writers only ever *try* (``wait=False``): nobody
+    waits for it but the sealing jobs (verify, anchor, seed, the worker). Elsewhere the
+    transaction's own write lock (SQLite's IMMEDIATE transactions) is the lock.
     """
     if connection.vendor != "postgresql":
         return True
-    # A seal is re-derived from the committed rows if a crash loses it, so its commit need not
-    # wait for the disk (the write it seals did); anchors force seals to disk first. One round
-    # trip: most calls under load find the lock taken and leave.
     take = "pg_advisory_xact_lock(%s) IS NULL" if wait else "pg_try_advisory_xact_lock(%s)"
+    # A seal of its own is re-derived from the committed rows if a crash loses it, so its
+    # commit need not wait for the disk (the writes it seals did); anchors force seals to disk
+    # first. A write keeps its durable commit. One round trip either way.
+    sync = "'on'" if in_write else "set_config('synchronous_commit', 'off', true)"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT set_config('synchronous_commit', 'off', true), {take}",
-                       [SEAL_LOCK_KEY])
+        cursor.execute(f"SELECT {sync}, {take}", [SEAL_LOCK_KEY])
         return wait or bool(cursor.fetchone()[1])
 
 
-def _seal_locked(*, batch: int = SEAL_BATCH) -> int:
-    """Seal every unsealed event in id order (the caller holds the seal lock)."""
+def _seal_locked(*, batch: int = SEAL_BATCH) -> tuple[int, int, str]:
+    """Seal every unsealed event in id order (the caller holds the seal lock).
+
+    Returns how many, and the seq and hash of the head after them.
+    """
     head: AuditHead | None = None
     seq, prev = 0, GENESIS
     sealed = 0
@@ -260,7 +279,10 @@ def _seal_locked(*, batch: int = SEAL_BATCH) -> int:
             break
     if sealed:
         AuditHead.objects.filter(id=1).update(last_hash=prev, count=seq)
-    return sealed
+    else:
+        head = chain_head()
+        seq, prev = head.count, head.last_hash
+    return sealed, seq, prev
 
 
 def seal_pending(*, wait: bool = True, rounds: int = 5) -> int:
@@ -275,14 +297,18 @@ def seal_pending(*, wait: bool = True, rounds: int = 5) -> int:
         with transaction.atomic():
             if not take_seal_lock(wait=wait):
                 return sealed
-            sealed += _seal_locked()
+            sealed += _seal_locked()[0]
         if _seals_inline() or not Event.objects.filter(seq__isnull=True).exists():
             break
     return sealed
 
 
-def _seal_after_commit() -> None:
+def _seal_after_commit(*, sealed_inline: bool) -> None:
     try:
+        # A writer that sealed inline held the lock until its commit: it looks for rows that
+        # others left unsealed meanwhile (they did not wait for it).
+        if sealed_inline and not Event.objects.filter(seq__isnull=True).exists():
+            return
         seal_pending(wait=False)
     except Exception:  # the write has committed; the worker's periodic run seals it later
         logger.exception("sealing the audit log after a commit failed")
