@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from rapport.core.events import (
     AnchorPoint,
@@ -85,19 +85,34 @@ class Anchor:
         return AnchorPoint(self.seq, self.hash, f"anchor {self.path.name} ({self.created_at})")
 
 
-def write_anchor(directory: pathlib.Path | None = None) -> Anchor:
-    """Seal what is pending, then write the signed head to ``<dir>/<UTC time>.json``."""
+def latest_anchor(directory: pathlib.Path | None = None) -> Anchor | None:
+    """The newest anchor file in the directory (by its dated name), checked; None if none."""
+    files = sorted((directory or anchor_dir()).glob("*.json"))
+    return read_anchor(files[-1]) if files else None
+
+
+def write_anchor(directory: pathlib.Path | None = None, *, only_if_moved: bool = False
+                 ) -> Anchor | None:
+    """Seal what is pending, then write the signed head to ``<dir>/<UTC time>.json``.
+
+    ``only_if_moved`` (the hourly job) writes nothing when the newest anchor already names the
+    current head.
+    """
     key = audit_key()
     seal_pending(wait=True)
     with transaction.atomic():
         # A write under the seal lock, committed synchronously: it puts every seal before it
         # on disk (seals commit asynchronously), so no anchor names a link a crash could lose.
-        take_seal_lock(wait=True)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO ON")
+        take_seal_lock(wait=True, in_write=True)
         head = chain_head()
         AuditHead.objects.filter(id=1).update(count=head.count)
+    if only_if_moved:
+        try:
+            newest = latest_anchor(directory)
+        except AnchorError:
+            newest = None
+        if newest is not None and (newest.seq, newest.hash) == (head.count, head.last_hash):
+            return None
     now = dt.datetime.now(dt.UTC)
     created_at = now.isoformat(timespec="seconds")
     body = {"version": ANCHOR_VERSION, "created_at": created_at,
@@ -105,12 +120,8 @@ def write_anchor(directory: pathlib.Path | None = None) -> Anchor:
     signed = {**body, "signature": _signature(key, body)}
     folder = directory or anchor_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    stem = now.strftime("%Y%m%dT%H%M%SZ")
-    path = folder / f"{stem}.json"
-    n = 1
-    while path.exists():
-        n += 1
-        path = folder / f"{stem}-{n}.json"
+    # Fixed width, so the names sort in time order.
+    path = folder / f"{now:%Y%m%dT%H%M%S.%fZ}.json"
     path.write_text(json.dumps(signed, indent=2) + "\n")
     return Anchor(path, created_at, head.count, head.last_hash)
 

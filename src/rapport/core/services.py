@@ -101,4 +101,5 @@ def seal_audit_log() -> int:
 def write_audit_anchor() -> str:
     from rapport.core.audit import write_anchor
 
-    return str(write_anchor().path)
+    anchor = write_anchor(only_if_moved=True)
+    return str(anchor.path) if anchor else "unchanged since the last anchor"

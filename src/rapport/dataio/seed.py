@@ -575,7 +575,7 @@ def _consume(batches: queue.Queue, loader: _Loader, ids: _FirstIds, bulk: bool,
         else:
             _, prev, rows, last = item
             with transaction.atomic():
-                take_seal_lock(wait=True)
+                take_seal_lock(wait=True, in_write=True)
                 head = chain_head()
                 if (head.count, head.last_hash) != prev:
                     raise RuntimeError("another process appended to the audit log during the "

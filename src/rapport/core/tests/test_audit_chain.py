@@ -208,6 +208,7 @@ def test_a_rewritten_anchored_entry_is_caught(history, anchors):
     from rapport.core.audit import write_anchor
 
     anchor = write_anchor()
+    assert anchor is not None
     # Rewrite everything from entry 2 consistently (possible: the chain itself is unkeyed).
     prev = history[0].hash
     for event in history[1:]:
@@ -227,7 +228,9 @@ def test_a_rewritten_anchored_entry_is_caught(history, anchors):
 def test_a_forged_anchor_is_refused(history, anchors):
     from rapport.core.audit import write_anchor
 
-    path = write_anchor().path
+    anchor = write_anchor()
+    assert anchor is not None
+    path = anchor.path
     data = json.loads(path.read_text())
     data["seq"] -= 2
     path.write_text(json.dumps(data))
@@ -240,7 +243,9 @@ def test_the_key_can_come_from_the_environment(history, anchors, monkeypatch):
     from rapport.core.audit import read_anchor, write_anchor
 
     monkeypatch.setenv("RAPPORT_AUDIT_KEY", "a secret from the vault")
-    path = write_anchor().path
+    anchor = write_anchor()
+    assert anchor is not None
+    path = anchor.path
     assert not (anchors / "key" / "audit_key").exists()
     assert read_anchor(path).seq == history[-1].seq
     monkeypatch.setenv("RAPPORT_AUDIT_KEY", "another key")
@@ -370,3 +375,15 @@ def test_the_migration_converts_an_old_chain_and_records_how_it_found_it(tampere
     assert resealed.after["previous_chain"] == (f"broken at event {first}" if tampered
                                                 else "intact")
     assert Event.objects.get(seq=2).after == {"text": "née Zoë"}
+
+
+@pytest.mark.django_db
+def test_the_hourly_anchor_is_written_only_when_the_chain_moved(history, anchors, owner):
+    from rapport.core.services import write_audit_anchor
+
+    first = write_audit_anchor()
+    assert first.endswith(".json")
+    assert write_audit_anchor() == "unchanged since the last anchor"
+    contacts.contact_create(actor=owner, data={"first_name": "New"})
+    assert write_audit_anchor().endswith(".json")
+    assert len(list((anchors / "anchors").glob("*.json"))) == 2

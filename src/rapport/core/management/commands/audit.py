@@ -21,6 +21,7 @@ class Command(BaseCommand):
         action = options["action"]
         if action == "anchor":
             anchor = write_anchor()
+            assert anchor is not None
             self.stdout.write(f"wrote {anchor.path} (entry {anchor.seq}, {anchor.hash})")
             return
         if action == "erase":
