@@ -202,7 +202,8 @@ def record_event(*, kind: str, entity_type: str, entity_id: int, actor_id: int |
 
 # --- sealing ---------------------------------------------------------------------------------
 
-# The PostgreSQL advisory lock only sealers take ("rapport audit seal" as a 63-bit number).
+# The PostgreSQL advisory lock of whoever seals; writers only ever try it ("Rapport Audit Seal"
+# as a 63-bit number).
 SEAL_LOCK_KEY = 0x5261_7070_6F72_7453
 SEAL_BATCH = 5000
 _SEAL_FIELDS = ("id", "occurred_at", "actor_id", "kind", "entity_type", "entity_id",
@@ -210,8 +211,8 @@ _SEAL_FIELDS = ("id", "occurred_at", "actor_id", "kind", "entity_type", "entity_
 
 
 def _seals_inline() -> bool:
-    """SQLite writers hold the database's only write lock for the whole transaction: sealing
-    inside it serialises nothing that was not serialised already."""
+    """SQLite writers hold the database's only write lock for the whole transaction, so they
+    always seal on the way in and nothing is left for after the commit."""
     return connection.vendor == "sqlite"
 
 
