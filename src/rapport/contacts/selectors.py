@@ -235,6 +235,8 @@ def contact_timeline(*, user, contact_id: int | None = None, contact: Contact | 
         event.kind_label = kind.label if kind else event.kind
         event.template = (kind.timeline if kind and kind.timeline
                           else "contacts/timeline/_other.html")
+        if event.is_erased:  # the person's values were erased from the log (docs/audit.md)
+            event.template = "contacts/timeline/_erased.html"
     return page
 
 

@@ -38,7 +38,10 @@ class Event(models.Model):
     """One change or happening, written by a service in the same transaction as the change.
 
     The customer timeline, the audit log, automation triggers and ML features all read this
-    table. ``hash`` chains each entry to the previous one so tampering is detectable.
+    table. ``before``/``after`` and ``salt`` are the erasable payload; ``payload_hash`` is the
+    salted commitment to them that the chain covers. ``seq``, ``prev_hash`` and ``hash`` are
+    empty until the sealer puts the row in the chain (just after its commit): see
+    ``core/events.py`` and ``docs/audit.md``.
     """
 
     occurred_at = models.DateTimeField()  # queried through event_timeline_idx only
@@ -52,8 +55,12 @@ class Event(models.Model):
     contact_id = models.BigIntegerField(null=True, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # Null once erased (with before and after): the commitment can no longer be opened.
+    salt = models.CharField(max_length=32, null=True, blank=True)
+    payload_hash = models.CharField(max_length=64, default="")
+    seq = models.BigIntegerField(null=True, blank=True, unique=True)
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)
+    hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     # Not columns: what a timeline selector attaches for showing the event (its kind's label,
     # its partial, and its changes with ids shown as names).
@@ -65,14 +72,25 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["contact_id", "-occurred_at", "-id"], name="event_timeline_idx"),
             models.Index(fields=["entity_type", "entity_id"], name="event_entity_idx"),
+            # What the sealer reads: the few rows not sealed yet.
+            models.Index(fields=["id"], name="event_unsealed_idx",
+                         condition=models.Q(seq__isnull=True)),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.entity_type}#{self.entity_id}"
 
+    @property
+    def is_erased(self) -> bool:
+        """Its personal values were erased (the chain still holds their commitment)."""
+        return self.salt is None
+
 
 class AuditHead(models.Model):
-    """A single row holding the newest hash; locking it serialises appends to the chain."""
+    """A single row: the newest sealed event's hash, and ``count`` = its seq.
+
+    Only the sealer writes it (under the seal lock); writers never read it.
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_hash = models.CharField(max_length=64)

@@ -8,10 +8,17 @@ import logging
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import Max, ProtectedError
 from django.utils import timezone
 
-from rapport.core.events import RECORD_PURGED, SYSTEM_HEARTBEAT, record_event
+from rapport.core.events import (
+    AUDIT_ERASED,
+    RECORD_PURGED,
+    SYSTEM_HEARTBEAT,
+    record_event,
+    seal_pending,
+)
+from rapport.core.models import Event
 
 logger = logging.getLogger(__name__)
 
@@ -65,3 +72,34 @@ def refresh_statistics() -> list[str]:
         for table in STATISTICS_TABLES:
             cursor.execute(f'ANALYZE "{table}"')
     return list(STATISTICS_TABLES)
+
+
+def erase_subject(*, contact_id: int, actor_id: int | None = None) -> int:
+    """Erase a person's personal values from the audit log; returns how many events lost them.
+
+    Their events keep their place in the chain and their commitments, so ``rapport audit
+    verify`` still passes; the values and salts are gone (a salt-less commitment cannot be
+    tested against a guess). The erasure is itself an event (``audit.erased``), which verify
+    requires for every blanked event.
+    """
+    with transaction.atomic():
+        personal = (Event.objects.filter(contact_id=contact_id, salt__isnull=False)
+                    .exclude(kind=AUDIT_ERASED.name))
+        through = personal.aggregate(newest=Max("id"))["newest"]
+        erased = personal.update(before=None, after=None, salt=None)
+        record_event(kind=AUDIT_ERASED.name, entity_type="contact", entity_id=contact_id,
+                     contact_id=contact_id, actor_id=actor_id,
+                     after={"contact_id": contact_id, "events": erased,
+                            "through_event_id": through or 0})
+    return erased
+
+
+def seal_audit_log() -> int:
+    return seal_pending(wait=True)
+
+
+def write_audit_anchor() -> str:
+    from rapport.core.audit import write_anchor
+
+    anchor = write_anchor(only_if_moved=True)
+    return str(anchor.path) if anchor else "unchanged since the last anchor"

@@ -23,3 +23,15 @@ def refresh_statistics() -> list[str]:
 def heartbeat(note: str = "") -> str:
     """A no-op job: proves workers pick tasks up (used by `rapport doctor` and CI)."""
     return services.heartbeat(note=note)
+
+
+@task
+def seal_audit_log() -> int:
+    """Seal events a commit left unsealed (its own sealer failed, or the lock was busy)."""
+    return services.seal_audit_log()
+
+
+@task
+def write_audit_anchor() -> str:
+    """Export the signed chain head to var/anchors/ (see docs/audit.md)."""
+    return services.write_audit_anchor()

@@ -9,10 +9,11 @@ The output must be indistinguishable from what the services write:
 
 * ``search_text`` is built like :func:`rapport.contacts.services.build_search_text` (checked
   against it on a sample of every batch);
-* events are appended to the audit chain with the digest of
-  :func:`rapport.core.events.event_digest`: the JSON body is assembled from pre-serialised pieces
-  (5 million calls of ``event_digest`` alone would take a minute) and every batch checks a sample
-  of links against ``event_digest`` itself.
+* events are appended to the audit chain already sealed, in the format of
+  :mod:`rapport.core.events` (a salted ``payload_commitment`` per event, chained by
+  ``event_digest``): the JSON bodies are assembled from pre-serialised pieces (5 million calls
+  of those functions alone would take a minute) and every batch checks a sample of rows against
+  them. Each batch is appended under the sealers' lock.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import queue
 import sys
 import threading
@@ -34,7 +36,13 @@ from django.db import connection, transaction
 
 from rapport.contacts.models import Tag
 from rapport.contacts.search import build_search_text, name_vocabulary_rebuild
-from rapport.core.events import event_digest, lock_chain_head
+from rapport.core.events import (
+    chain_head,
+    event_digest,
+    payload_commitment,
+    seal_pending,
+    take_seal_lock,
+)
 from rapport.core.models import AuditHead
 from rapport.core.text import fold
 from rapport.dataio import pools
@@ -76,7 +84,7 @@ COMPANY_COLUMNS = (
 )
 EVENT_COLUMNS = (
     "id", "occurred_at", "actor_id", "kind", "entity_type", "entity_id", "contact_id",
-    "before", "after", "prev_hash", "hash",
+    "before", "after", "salt", "payload_hash", "seq", "prev_hash", "hash",
 )
 CONTACT_TABLES = ("contacts_company", "contacts_contact", "contacts_contacttag")
 BULK_TABLES = (*CONTACT_TABLES, "core_event")
@@ -474,8 +482,10 @@ def seed_run(*, contacts: int, companies: int, events_per_contact: float = 5.0, 
 
         user_ids = list(User.objects.filter(is_active=True).order_by("id")
                         .values_list("id", flat=True))
+        seal_pending(wait=True)
         with transaction.atomic():
-            head_hash = lock_chain_head().last_hash
+            head = chain_head()
+            head_seq, head_hash = head.count, head.last_hash
         if bulk:
             with transaction.atomic():
                 loader.drop_indexes(BULK_TABLES)
@@ -487,7 +497,7 @@ def seed_run(*, contacts: int, companies: int, events_per_contact: float = 5.0, 
             batches: queue.Queue = queue.Queue(maxsize=2)
             producer = threading.Thread(
                 target=_produce, daemon=True,
-                args=(batches, people, plan, comp, ids, tag_ids, user_ids, head_hash,
+                args=(batches, people, plan, comp, ids, tag_ids, user_ids, (head_seq, head_hash),
                       loader.vendor))
             # The writer re-takes the GIL after every row SQLite stores; a short switch interval
             # keeps it from waiting 5 ms each time behind the busy producer.
@@ -522,8 +532,8 @@ class _FirstIds:
 
 
 def _produce(batches: queue.Queue, people: People, plan: EventPlan, comp: Companies,
-             ids: _FirstIds, tag_ids: list[int], user_ids: list[int], head_hash: str,
-             vendor: str) -> None:
+             ids: _FirstIds, tag_ids: list[int], user_ids: list[int],
+             head: tuple[int, str], vendor: str) -> None:
     """Build every batch of rows (no database access here) and hand them to the writer."""
     try:
         created_json: list[str] = []
@@ -532,7 +542,7 @@ def _produce(batches: queue.Queue, people: People, plan: EventPlan, comp: Compan
             batches.put(("contacts", rows, tag_rows))
         batches.put(("contacts done",))
         for prev, rows, last in _event_batches(people, plan, comp, created_json, ids, user_ids,
-                                               head_hash, vendor):
+                                               head, vendor):
             batches.put(("events", prev, rows, last))
         batches.put(("done",))
     except BaseException as error:  # handed to the writer, which re-raises it
@@ -565,13 +575,13 @@ def _consume(batches: queue.Queue, loader: _Loader, ids: _FirstIds, bulk: bool,
         else:
             _, prev, rows, last = item
             with transaction.atomic():
-                head = lock_chain_head()
-                if head.last_hash != prev:
+                take_seal_lock(wait=True, in_write=True)
+                head = chain_head()
+                if (head.count, head.last_hash) != prev:
                     raise RuntimeError("another process appended to the audit log during the "
                                        "seed; run it again on a quiet database")
                 loader.insert("core_event", EVENT_COLUMNS, rows)
-                AuditHead.objects.filter(id=1).update(last_hash=last,
-                                                      count=head.count + len(rows))
+                AuditHead.objects.filter(id=1).update(last_hash=last[1], count=last[0])
             report.events += len(rows)
             log(f"    events {report.events:,}")
 
@@ -702,8 +712,9 @@ def _contact_batches(people: People, plan: EventPlan, comp: Companies, ids: _Fir
 
 
 def _event_batches(people: People, plan: EventPlan, comp: Companies, created_json: list[str],
-                   ids: _FirstIds, user_ids: list[int], head_hash: str, vendor: str):
-    """Yield (previous hash, event rows, last hash) per batch, chained from ``head_hash``."""
+                   ids: _FirstIds, user_ids: list[int], head: tuple[int, str], vendor: str):
+    """Yield ((seq, hash) before, event rows, (seq, hash) after) per batch, chained from
+    ``head``; rows are sealed (seq, salt, commitment, links) as the sealer would seal them."""
     n, m = len(people.first), len(comp.names)
     # One stream: company.created, contact.created, then notes and edits, in time order.
     entity = np.concatenate([np.arange(m), np.arange(n), plan.who])
@@ -730,14 +741,15 @@ def _event_batches(people: People, plan: EventPlan, comp: Companies, created_jso
     ]
     contact_owner = people.owner_ids
     sha256 = hashlib.sha256
-    prev = head_hash
+    seq, prev = head
     next_id = ids.event
     for start in range(0, len(order), EVENT_BATCH):
         idx = order[start:start + EVENT_BATCH]
         k_l, e_l, p_l = kinds[idx].tolist(), entity[idx].tolist(), payloads[idx].tolist()
         owner_l, other_l = by_owner[idx].tolist(), other[idx].tolist()
         iso_l = _iso(times[idx])
-        first_prev = prev
+        first = (seq, prev)
+        salts = os.urandom(16 * len(idx)).hex()
         rows = []
         for j in range(len(idx)):
             k, e, iso = k_l[j], e_l[j], iso_l[j]
@@ -758,18 +770,23 @@ def _event_batches(people: People, plan: EventPlan, comp: Companies, created_jso
                     before, after = None, note_json[p_l[j]]
                 else:
                     before, after = update_json[p_l[j]]
-            body = (f'["{prev}","{iso}+00:00",{"null" if actor is None else actor},'
+            salt = salts[32 * j:32 * j + 32]
+            payload_hash = sha256(
+                f'["{salt}",{"null" if before is None else before},{after}]'.encode()
+            ).hexdigest()
+            seq += 1
+            body = (f'["{prev}",{seq},"{iso}+00:00",{"null" if actor is None else actor},'
                     f'"{kind_names[k]}","{entity_type}",{entity_id},'
-                    f'{"null" if contact_id is None else contact_id},'
-                    f'{"null" if before is None else before},{after}]')
+                    f'{"null" if contact_id is None else contact_id},"{payload_hash}"]')
             digest = sha256(body.encode()).hexdigest()
             rows.append((next_id + j, _stamp(iso, vendor), actor, kind_names[k], entity_type,
-                         entity_id, contact_id, before, after, prev, digest))
+                         entity_id, contact_id, before, after, salt, payload_hash, seq, prev,
+                         digest))
             prev = digest
         for j in sorted({0, len(rows) // 2, len(rows) - 1}):
             _check_link(rows[j])
         next_id += len(rows)
-        yield first_prev, rows, prev
+        yield first, rows, (seq, prev)
 
 
 def _people_details(rng: np.random.Generator, n: int) -> dict[str, Any]:
@@ -835,14 +852,15 @@ def plan_events(rng: np.random.Generator, people: People, events_per_contact: fl
 
 
 def _check_link(row: tuple) -> None:
-    """Recompute one generated event's hash with ``core.events.event_digest`` itself."""
-    (_, stamp, actor, kind, entity_type, entity_id, contact_id, before, after, prev,
-     digest) = row
+    """Recompute one generated event's commitment and hash with ``core.events`` itself."""
+    (_, stamp, actor, kind, entity_type, entity_id, contact_id, before, after, salt,
+     payload_hash, seq, prev, digest) = row
     stamp = stamp.replace(" ", "T").removesuffix("+00")
     occurred_at = dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.UTC)
-    expected = event_digest(prev, occurred_at=occurred_at, actor_id=actor, kind=kind,
-                       entity_type=entity_type, entity_id=entity_id, contact_id=contact_id,
-                       before=None if before is None else json.loads(before),
-                       after=json.loads(after))
-    if expected != digest:
+    committed = payload_commitment(salt, None if before is None else json.loads(before),
+                                   json.loads(after))
+    expected = event_digest(prev, seq=seq, occurred_at=occurred_at, actor_id=actor, kind=kind,
+                            entity_type=entity_type, entity_id=entity_id,
+                            contact_id=contact_id, payload_hash=payload_hash)
+    if committed != payload_hash or expected != digest:
         raise AssertionError(f"generated event hash differs from event_digest for {row!r}")

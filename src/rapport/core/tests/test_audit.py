@@ -3,7 +3,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from rapport.contacts import services
-from rapport.core.events import verify_chain
+from rapport.core.events import seal_pending, verify_chain
 from rapport.core.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -16,6 +16,7 @@ def history(owner):
         contact.refresh_from_db()
         services.contact_update(actor=owner, contact_id=contact.id, version=contact.version,
                                 changes={"job_title": title})
+    seal_pending()  # what the commit would have done (tests never commit)
     return list(Event.objects.order_by("id"))
 
 
