@@ -259,8 +259,8 @@ def _insert_select(model, exprs: dict[str, str], source: str) -> int:
     for model_field in model._meta.concrete_fields:
         if model_field.primary_key:
             continue
-        if model_field.column in exprs:
-            values.append(exprs[model_field.column])
+        if model_field.column in exprs:  # "%" is an operator here, not a placeholder
+            values.append(exprs[model_field.column].replace("%", "%%"))
         elif model_field.has_default():
             values.append("%s")
             params.append(model_field.get_db_prep_save(model_field.get_default(), connection))
@@ -270,7 +270,7 @@ def _insert_select(model, exprs: dict[str, str], source: str) -> int:
             raise RuntimeError(f"no value for {model.__name__}.{model_field.name}")
         columns.append(f'"{model_field.column}"')
     sql = (f'INSERT INTO "{model._meta.db_table}" ({", ".join(columns)}) '  # noqa: S608
-           f"SELECT {', '.join(values)} FROM {source}")
+           f"SELECT {', '.join(values)} FROM {source.replace('%', '%%')}")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
