@@ -41,6 +41,7 @@ import math
 import os
 import pathlib
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -632,6 +633,12 @@ def _mixed(port: int, work: list[tuple[str, dict[str, str]]], clients: int, seco
 
 def _serve(port: int, log: pathlib.Path) -> subprocess.Popen:
     """``rapport serve`` as shipped (gunicorn gthread, its worker and scheduler)."""
+    try:
+        http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/")
+    except OSError:
+        pass
+    else:
+        raise SystemExit(f"something already answers on port {port}: stop it or use --port")
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     with log.open("ab") as out:
         server = subprocess.Popen(
@@ -642,12 +649,21 @@ def _serve(port: int, log: pathlib.Path) -> subprocess.Popen:
 
 
 def _stop(server: subprocess.Popen) -> None:
-    server.terminate()
+    """Ctrl+C, as a person stops ``rapport serve``: it stops gunicorn, its worker and its
+    scheduler (SIGTERM would end it alone and leave them running); then its whole process
+    group, whatever is left of it."""
+    server.send_signal(signal.SIGINT)
     try:
-        server.wait(timeout=30)
+        server.wait(timeout=40)
     except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=10)
+        pass
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(server.pid, sig)  # its own session (start_new_session)
+        except ProcessLookupError:
+            break
+        time.sleep(3)
+    server.wait(timeout=10)
 
 
 # --- the import, through benchmarks/import_speed.py ---------------------------------------
