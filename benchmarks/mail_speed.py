@@ -100,7 +100,8 @@ def _listener_phase(args, known: list[str], run: str) -> tuple[str, ...]:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the listener did not start (exit {server.poll()})")
+                    raise SystemExit(f"the listener did not start (exit {server.poll()})") \
+                        from None
                 time.sleep(0.2)
         before = MailMessage.objects.count()
         rng = random.Random(7)

@@ -28,8 +28,8 @@ from rapport.activities.models import (
 )
 from rapport.contacts.selectors import contact_get
 from rapport.core.errors import NotFound, ValidationFailed
-from rapport.core.pagination import Page, keyset, page_limit, page_of
-from rapport.core.permissions import can
+from rapport.core.pagination import Page, keyset, merged_page, page_limit, page_of
+from rapport.core.permissions import can, visible_owners
 from rapport.core.validation import CONTROL_CHARACTERS
 
 MAX_ID = 2**63 - 1
@@ -228,7 +228,18 @@ def task_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
         queryset = queryset.filter(due_at__gte=day_start(after))
     fields = ("due_at", "id")
     descending = status == "done"
-    queryset = keyset(queryset, fields, descending, params.get("cursor"))
+    owners = visible_owners(user, "tasks.view")
+    if status == "open" and not assignee and owners and len(owners) > 1:
+        # A team's open tasks: each member's read in order through the (assignee, due)
+        # index, merged (sorting a team's every open task took a second at 100,000 tasks).
+        return merged_page(
+            [queryset.filter(assignee_id=owner) for owner in owners], fields, descending,
+            params.get("cursor"), limit, filters=params, lead=("assignee_id",),
+            load=lambda ids: Task.objects.filter(id__in=ids).select_related("contact",
+                                                                           "assignee"))
+    one_assignee = bool(assignee) or (owners is not None and len(owners) == 1)
+    lead = ("assignee_id",) if status == "open" and one_assignee else ()
+    queryset = keyset(queryset, fields, descending, params.get("cursor"), lead=lead)
     return page_of(queryset.select_related("contact", "assignee"), fields, limit, params)
 
 

@@ -74,7 +74,8 @@ class Company(EditableModel):
     class Meta:
         indexes = [
             models.Index(fields=["name", "id"], name="company_name_idx"),
-            models.Index(fields=["owner", "id"], name="company_owner_idx"),
+            # One owner's companies by name (a team's list merges its members').
+            models.Index(fields=["owner", "name", "id"], name="company_owner_name_idx"),
             models.Index(fields=["domain"], name="company_domain_idx"),
             deleted_index("company_deleted_idx"),
         ]

@@ -305,6 +305,9 @@ def _deleted(model, user):
 
 
 def company_list(*, user, params: dict[str, Any] | None = None) -> Page:
+    """Companies by name. A team's list (no search typed) is its members' lists merged, each
+    read in order through the (owner, name) index: sorting every company a team owns took
+    a seventh of a second at 50,000 companies."""
     params = _clean_params(params)
     queryset = visible_companies(user)
     if params.get("q"):
@@ -315,9 +318,21 @@ def company_list(*, user, params: dict[str, Any] | None = None) -> Page:
         queryset = queryset.filter(tags__name=str(params["tag"]).lower())
     queryset = queryset.filter(_custom_filters("company", params))
     fields = ("name", "id")
-    queryset = keyset(queryset, fields, False, params.get("cursor"))
-    return page_of(queryset.select_related("owner").prefetch_related("tags"), fields,
-                   page_limit(params), params)
+    limit = page_limit(params)
+
+    def shown(companies: QuerySet[Company]) -> QuerySet[Company]:
+        return companies.select_related("owner").prefetch_related("tags")
+
+    owners = visible_owners(user, "companies.view")
+    if owners and len(owners) > 1 and not params.get("q") and params.get("owner") != "me":
+        return merged_page([queryset.filter(owner_id=owner) for owner in owners], fields,
+                           False, params.get("cursor"), limit, filters=params,
+                           lead=("owner_id",),
+                           load=lambda ids: shown(Company.objects.filter(id__in=ids)))
+    one_owner = params.get("owner") == "me" or (owners is not None and len(owners) == 1)
+    owner_lead = ("owner_id",) if one_owner else ()
+    queryset = keyset(queryset, fields, False, params.get("cursor"), lead=owner_lead)
+    return page_of(shown(queryset), fields, limit, params)
 
 
 def company_get(*, user, company_id: int) -> Company:

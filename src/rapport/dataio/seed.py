@@ -5,6 +5,22 @@ numpy draws every value from word pools up front (deterministic given the seed),
 ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) in large transactions, secondary indexes and
 the search trigger are dropped during the load and rebuilt once at the end.
 
+Rebuilding the indexes is where the two databases differ:
+
+* PostgreSQL builds them in parallel: each table's indexes (unique ones as plain unique
+  indexes, attached to their constraints afterwards) are ``CREATE INDEX`` statements sent from
+  a pool of connections (several builds on one table run at once: they only take SHARE locks),
+  and the people's indexes are built while the events are still being copied in. Foreign keys
+  come back ``NOT VALID`` and are validated, a table per connection, in parallel too.
+* SQLite cannot: one connection writes at a time, so its rebuild is one statement after
+  another on the loading connection. It is made as cheap as it can be: no journal, no fsync, a
+  1 GB page cache and temp store in memory during the load, the sorter's helper threads
+  (``PRAGMA threads``) for each ``CREATE INDEX``, and one pass to fill each full-text index
+  (``INSERT ... SELECT`` with automerge off for people, FTS5 ``rebuild`` for companies)
+  instead of a trigger per row.
+
+The name vocabulary (typo-tolerant search) is filled from the names drawn, at every size.
+
 The output must be indistinguishable from what the services write:
 
 * ``search_text`` is built like :func:`rapport.contacts.services.build_search_text` (checked
@@ -35,7 +51,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from rapport.contacts.models import Tag
-from rapport.contacts.search import build_search_text, name_vocabulary_rebuild
+from rapport.contacts.search import build_search_text, remember_name_words
 from rapport.core.events import (
     chain_head,
     event_digest,
@@ -54,6 +70,11 @@ EVENT_BATCH = 250_000
 BULK_THRESHOLD = 50_000
 YEARS_OF_HISTORY = 5
 FTS5_DEFAULT_AUTOMERGE = 4
+# PostgreSQL: connections that rebuild indexes at once (each may add its own parallel workers).
+INDEX_CONNECTIONS = max(2, min(4, os.cpu_count() or 2))
+INDEX_MEMORY = "512MB"  # maintenance_work_mem of each of those connections
+# SQLite: helper threads of the sorter while it builds an index.
+SQLITE_SORT_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 SEED_USERS: tuple[tuple[str, str, str, str | None], ...] = (
     # (email, role, first name, team)
@@ -295,15 +316,31 @@ class _Loader:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
                 cursor.execute(
-                    "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
+                    "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), "
+                    "CASE WHEN c.contype = 'u' THEN pg_get_indexdef(c.conindid) END, "
+                    "CASE WHEN c.contype = 'u' THEN c.conindid::regclass::text END "
                     "FROM pg_constraint c WHERE c.contype IN ('u', 'f') "
                     "AND c.conrelid::regclass::text = ANY(%s) ORDER BY c.contype DESC",
                     [list(tables)])
-                for table, name, definition in cursor.fetchall():
-                    kind = "foreign key" if definition.startswith("FOREIGN KEY") else "unique"
-                    self.saved_sql.append((
-                        table, kind,
-                        f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
+                for table, name, definition, index_sql, index in cursor.fetchall():
+                    if definition.startswith("FOREIGN KEY"):
+                        # Back NOT VALID (instant), then validated: validations of different
+                        # tables run in parallel.
+                        self.saved_sql.append((
+                            table, "foreign key",
+                            f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition} '
+                            "NOT VALID"))
+                        self.saved_sql.append((
+                            table, "validate",
+                            f'ALTER TABLE "{table}" VALIDATE CONSTRAINT "{name}"'))
+                    else:
+                        # Built as a unique index (in parallel with the table's other
+                        # indexes), then attached to the constraint without another scan.
+                        self.saved_sql.append((table, "index", index_sql))
+                        self.saved_sql.append((
+                            table, "unique",
+                            f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" '
+                            f"UNIQUE USING INDEX {index}"))
                     cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
                 cursor.execute(
                     "SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, "
@@ -317,21 +354,32 @@ class _Loader:
                     self.saved_sql.append((table, "index", definition))
                     cursor.execute(f"DROP INDEX {name}")
 
-    def restore_indexes(self, *, fts_from_id: int, tables: Sequence[str] | None = None) -> None:
-        """Recreate what drop_indexes removed (for ``tables``, default all)."""
+    def restore_indexes(self, *, fts_from_id: int, tables: Sequence[str] | None = None
+                        ) -> _Rebuild:
+        """Recreate what drop_indexes removed (for ``tables``, default all).
+
+        SQLite: done when this returns. PostgreSQL: the rebuild runs on other connections;
+        ``wait()`` on what this returns (it re-raises their error, if any).
+        """
         chosen = [item for item in self.saved_sql if tables is None or item[0] in tables]
-        if not chosen:
-            return
-        # Indexes and unique constraints first, then foreign keys (they need the unique ones).
-        order = {"index": 0, "unique": 1, "foreign key": 2, "trigger": 3}
+        self.saved_sql = [item for item in self.saved_sql if item not in chosen]
+        if self.vendor == "postgresql":
+            return _Rebuild(chosen)
+        if chosen:
+            with transaction.atomic():
+                self._restore_sqlite(chosen, fts_from_id)
+        return _Rebuild([])
+
+    def _restore_sqlite(self, chosen: list[tuple[str, str, str]], fts_from_id: int) -> None:
+        # One connection, one statement at a time (SQLite has one writer); each CREATE INDEX
+        # sorts with helper threads.
+        order = {"index": 0, "trigger": 1}
         with connection.cursor() as cursor:
-            if self.vendor == "postgresql":
-                cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+            cursor.execute(f"PRAGMA threads = {SQLITE_SORT_THREADS}")
             for _, _, sql in sorted(chosen, key=lambda item: order[item[1]]):
                 cursor.execute(sql)
-            if self.vendor == "sqlite" and any(
-                kind == "trigger" and "contact_fts" in sql for _, kind, sql in chosen
-            ):
+            cursor.execute("PRAGMA threads = 0")
+            if any(kind == "trigger" and "contact_fts" in sql for _, kind, sql in chosen):
                 # What the dropped insert trigger would have done, for the new rows at once.
                 # Without incremental merging while it runs (40% less work); the setting is
                 # put back for the inserts that follow.
@@ -344,11 +392,8 @@ class _Loader:
                 cursor.execute(
                     "INSERT INTO contact_fts(contact_fts, rank) VALUES ('automerge', %s)",
                     [int(row[0]) if row else FTS5_DEFAULT_AUTOMERGE])
-            if self.vendor == "sqlite" and any(
-                kind == "trigger" and "company_fts" in sql for _, kind, sql in chosen
-            ):
+            if any(kind == "trigger" and "company_fts" in sql for _, kind, sql in chosen):
                 cursor.execute("INSERT INTO company_fts(company_fts) VALUES ('rebuild')")
-        self.saved_sql = [item for item in self.saved_sql if item not in chosen]
 
     def fix_sequences(self, tables: Sequence[str]) -> None:
         if self.vendor != "postgresql":
@@ -374,6 +419,94 @@ class _Loader:
             elif self.vendor == "postgresql":
                 for table in BULK_TABLES:
                     cursor.execute(f'ANALYZE "{table}"')
+
+
+class _Rebuild:
+    """PostgreSQL's index rebuild, on INDEX_CONNECTIONS connections of its own.
+
+    Three waves, each in parallel: every index (several on one table at once: CREATE INDEX
+    takes a SHARE lock, which does not conflict with itself), then the constraints that use
+    them and the foreign keys (NOT VALID, instant), then one VALIDATE per table.
+    """
+
+    WAVES = (("index",), ("unique", "foreign key"), ("validate",))
+
+    def __init__(self, chosen: list[tuple[str, str, str]]) -> None:
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        if not chosen:
+            return
+        if connection.in_atomic_block:
+            # Inside a caller's transaction (a test's) other connections would wait on its
+            # locks and see none of its rows: rebuild on this connection, one after another.
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
+                for kinds in self.WAVES:
+                    for _, kind, sql in chosen:
+                        if kind in kinds:
+                            cursor.execute(sql)
+            return
+        self.thread = threading.Thread(target=self._run, args=(chosen,), daemon=True)
+        self.thread.start()
+
+    def _run(self, chosen: list[tuple[str, str, str]]) -> None:
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        try:
+            for kinds in self.WAVES:
+                work: queue.Queue = queue.Queue()
+                if kinds == ("index",):
+                    # The longest builds (trigram GIN indexes, the events') start first.
+                    statements = [sql for _, kind, sql in chosen if kind in kinds]
+                    statements.sort(key=lambda sql: ("USING gin" not in sql,
+                                                     "core_event" not in sql))
+                    for sql in statements:
+                        work.put([sql])
+                else:
+                    # Statements on one table take locks that conflict: one worker per table.
+                    by_table: dict[str, list[str]] = {}
+                    for table, kind, sql in chosen:
+                        if kind in kinds:
+                            by_table.setdefault(table, []).append(sql)
+                    for table_statements in by_table.values():
+                        work.put(table_statements)
+                errors: list[BaseException] = []
+                workers = [threading.Thread(target=self._work, args=(params, work, errors),
+                                            daemon=True)
+                           for _ in range(min(INDEX_CONNECTIONS, work.qsize()))]
+                for thread in workers:
+                    thread.start()
+                for thread in workers:
+                    thread.join()
+                if errors:
+                    raise errors[0]
+        except BaseException as error:  # re-raised by wait()
+            self.error = error
+
+    @staticmethod
+    def _work(params: dict[str, Any], work: queue.Queue, errors: list[BaseException]) -> None:
+        import psycopg
+
+        try:
+            with psycopg.connect(**params, autocommit=True) as conn:
+                conn.execute(f"SET maintenance_work_mem = '{INDEX_MEMORY}'")
+                while True:
+                    try:
+                        statements = work.get_nowait()
+                    except queue.Empty:
+                        return
+                    for sql in statements:
+                        conn.execute(sql)
+        except BaseException as error:  # handed to _run
+            errors.append(error)
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        if self.error is not None:
+            raise self.error
 
 
 class _SqlitePragmas:
@@ -486,6 +619,7 @@ def seed_run(*, contacts: int, companies: int, events_per_contact: float = 5.0, 
         with transaction.atomic():
             head = chain_head()
             head_seq, head_hash = head.count, head.last_hash
+        rebuilds: list[_Rebuild] = []
         if bulk:
             with transaction.atomic():
                 loader.drop_indexes(BULK_TABLES)
@@ -505,21 +639,24 @@ def seed_run(*, contacts: int, companies: int, events_per_contact: float = 5.0, 
             sys.setswitchinterval(0.0002)
             producer.start()
             try:
-                _consume(batches, loader, ids, bulk, report, timer, log, len(people.first))
+                _consume(batches, loader, ids, bulk, report, timer, log, len(people.first),
+                         rebuilds)
             finally:
                 sys.setswitchinterval(switch)
                 producer.join(timeout=5)
             timer.step("events")
         finally:
             if bulk:
-                with transaction.atomic():
-                    loader.restore_indexes(fts_from_id=ids.contact)
+                for rebuild in rebuilds:  # the people's (PostgreSQL builds them meanwhile)
+                    rebuild.wait()
+                loader.restore_indexes(fts_from_id=ids.contact).wait()
                 timer.step("event indexes")
         loader.fix_sequences(("contacts_company", "contacts_contact", "core_event"))
         if bulk:
             loader.analyze()
-            name_vocabulary_rebuild()
             timer.step("analyze")
+        _fill_name_vocabulary(people)
+        timer.step("name vocabulary")
     report.seconds = round(time.perf_counter() - began, 1)
     return report
 
@@ -549,8 +686,17 @@ def _produce(batches: queue.Queue, people: People, plan: EventPlan, comp: Compan
         batches.put(("error", error))
 
 
+def _fill_name_vocabulary(people: People) -> None:
+    """Every first and last name drawn goes into the vocabulary of typo-tolerant search, as
+    the services do for each person they write (a few thousand words, from the pools)."""
+    firsts, lasts = pools.first_names(), pools.last_names()
+    remember_name_words(*(firsts.names[i] for i in np.unique(people.first).tolist()),
+                        *(lasts.names[i] for i in np.unique(people.last).tolist()))
+
+
 def _consume(batches: queue.Queue, loader: _Loader, ids: _FirstIds, bulk: bool,
-             report: SeedReport, timer: _Timer, log: Callable[[str], None], total: int) -> None:
+             report: SeedReport, timer: _Timer, log: Callable[[str], None], total: int,
+             rebuilds: list[_Rebuild]) -> None:
     while True:
         item = batches.get()
         kind = item[0]
@@ -569,8 +715,10 @@ def _consume(batches: queue.Queue, loader: _Loader, ids: _FirstIds, bulk: bool,
         elif kind == "contacts done":
             timer.step("contacts")
             if bulk:
-                with transaction.atomic():
-                    loader.restore_indexes(fts_from_id=ids.contact, tables=CONTACT_TABLES)
+                # SQLite: rebuilt here, before the events. PostgreSQL: started on other
+                # connections while the events are copied in.
+                rebuilds.append(loader.restore_indexes(fts_from_id=ids.contact,
+                                                       tables=CONTACT_TABLES))
                 timer.step("contact indexes and search")
         else:
             _, prev, rows, last = item

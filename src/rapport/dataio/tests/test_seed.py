@@ -108,7 +108,7 @@ def test_seed_is_deterministic_for_a_seed():
         contacts = [r for batch, _ in seeding._contact_batches(
             people, plan, comp, ids, list(range(100, 125)), "sqlite", created) for r in batch]
         events = [r for _, batch, _ in seeding._event_batches(
-            people, plan, comp, created, ids, [1, 2, 3], "0" * 64, "sqlite") for r in batch]
+            people, plan, comp, created, ids, [1, 2, 3], (0, "0" * 64), "sqlite") for r in batch]
         return contacts, events
 
     first, again, other = rows(3), rows(3), rows(4)
@@ -162,3 +162,30 @@ def test_seed_rejects_bad_sizes(db):
         seed_run(contacts=-1, companies=0)
     with pytest.raises(ValueError):
         seed_run(contacts=10, companies=0, events_per_contact=0.5)
+
+
+def test_a_small_seed_fills_the_name_vocabulary_for_typo_search(db):
+    """Typo tolerance works on a 5,000-person seed (no bulk path): one wrong letter in a
+    surname still finds the person."""
+    seed_run(contacts=5000, companies=250, events_per_contact=1, seed=9, as_of=AS_OF)
+    owner = User.objects.get(role="owner")
+    from rapport.contacts.models import NameWord
+
+    assert NameWord.objects.count() > 500
+    vocabulary = set(NameWord.objects.values_list("word", flat=True))
+    tried = 0
+    for person in Contact.objects.order_by("id")[:400]:
+        first, last = person.first_name.lower(), person.last_name.lower()
+        if not (first.isascii() and last.isascii() and first.isalpha() and last.isalpha()
+                and len(last) >= 6 and len(first) >= 4):
+            continue
+        i = len(last) // 2
+        typo = last[:i] + ("x" if last[i] != "x" else "z") + last[i + 1:]
+        if typo in vocabulary:
+            continue
+        hits = search_everything(user=owner, q=f"{person.first_name} {typo}")
+        assert person.id in {h.id for h in hits if h.type == "contact"}, (person, typo)
+        tried += 1
+        if tried == 5:
+            break
+    assert tried == 5
