@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.tasks import task
 
 from rapport.activities import services
+
+logger = logging.getLogger(__name__)
 
 
 @task
 def send_due_reminders() -> int:
     """Email the reminders that have come (each exactly once: see services.reminders)."""
     return services.send_due_reminders()
+
+
+@task
+def send_pending_emails() -> int:
+    """Send queued emails to customers (each at most once: see services.outbound)."""
+    return services.send_pending_emails()
+
+
+def send_soon() -> None:
+    """Ask a worker to sweep now, after a person queued an email. If the queue cannot be
+    reached, the minute's sweep sends it anyway."""
+    try:
+        send_pending_emails.enqueue()
+    except Exception:  # noqa: BLE001 - the periodic sweep is the fallback
+        logger.warning("could not enqueue the email sweep; the scheduler's will send it",
+                       exc_info=True)

@@ -8,10 +8,25 @@ from rapport.activities.services.calendar import (
     calendar_feed_create,
     calendar_feed_revoke,
 )
+from rapport.activities.services.email_templates import (
+    email_template_create,
+    email_template_delete,
+    email_template_update,
+)
 from rapport.activities.services.interactions import (
     interaction_delete,
     interaction_log,
     interaction_update,
+)
+from rapport.activities.services.mail_settings import mail_settings_update
+from rapport.activities.services.outbound import (
+    Draft,
+    email_render,
+    email_requeue,
+    email_send,
+    outbound_send,
+    recover_expired_claims,
+    send_pending_emails,
 )
 from rapport.activities.services.reminders import (
     reminder_send,
@@ -28,6 +43,9 @@ from rapport.activities.services.tasks import (
 )
 
 __all__ = [
+    "Draft", "email_render", "email_requeue", "email_send", "email_template_create",
+    "email_template_delete", "email_template_update", "mail_settings_update", "outbound_send",
+    "recover_expired_claims", "send_pending_emails",
     "IssuedFeed", "calendar_feed_create", "calendar_feed_revoke", "interaction_delete",
     "interaction_log", "interaction_update", "next_due", "reminder_send", "reminders_mark_seen",
     "send_due_reminders", "task_complete", "task_create", "task_delete", "task_reopen",
