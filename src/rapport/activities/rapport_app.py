@@ -14,13 +14,15 @@ from rapport.core.registry import (
     PeriodicJob,
     RapportApp,
     SettingsEntry,
+    Subscriber,
     register,
 )
 
 
 def _contact_panel(user, contact):
     return {"contact": contact, "can_log": selectors.can_log_for(user, contact),
-            "open_tasks": selectors.contact_open_tasks(user=user, contact_id=contact.id)}
+            "open_tasks": selectors.contact_open_tasks(user=user, contact_id=contact.id),
+            "outbound": selectors.contact_outbound_emails(user=user, contact_id=contact.id)}
 
 
 def _company_panel(user, company):
@@ -57,6 +59,8 @@ APP = register(RapportApp(
             Panel("home", "activities/_home_tasks.html", _home_panel, order=10),
             Panel("topbar", "activities/_bell_slot.html", _bell, order=10)],
     landings=[Landing("my_day", "my_day.landing", order=10)],
+    subscribers=[Subscriber((events.EMAIL_QUEUED.name, events.EMAIL_REQUEUED.name),
+                            tasks.send_soon)],
     periodic=[PeriodicJob(tasks.send_due_reminders, dt.timedelta(minutes=1)),
               PeriodicJob(tasks.send_pending_emails, dt.timedelta(minutes=1))],
     resources=[

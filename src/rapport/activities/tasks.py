@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from django.tasks import task
 
@@ -23,9 +25,9 @@ def send_pending_emails() -> int:
     return services.send_pending_emails()
 
 
-def send_soon() -> None:
-    """Ask a worker to sweep now, after a person queued an email. If the queue cannot be
-    reached, the minute's sweep sends it anyway."""
+def send_soon(rows: Sequence[Any]) -> None:
+    """Subscriber of ``email.queued`` and ``email.requeued``: once the queueing commits, ask
+    a worker to sweep now. If the queue cannot be reached, the minute's sweep sends it."""
     try:
         send_pending_emails.enqueue()
     except Exception:  # noqa: BLE001 - the periodic sweep is the fallback

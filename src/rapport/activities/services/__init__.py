@@ -24,6 +24,7 @@ from rapport.activities.services.outbound import (
     email_render,
     email_requeue,
     email_send,
+    mailer,
     outbound_send,
     recover_expired_claims,
     send_pending_emails,
@@ -44,8 +45,8 @@ from rapport.activities.services.tasks import (
 
 __all__ = [
     "Draft", "email_render", "email_requeue", "email_send", "email_template_create",
-    "email_template_delete", "email_template_update", "mail_settings_update", "outbound_send",
-    "recover_expired_claims", "send_pending_emails",
+    "email_template_delete", "email_template_update", "mail_settings_update", "mailer",
+    "outbound_send", "recover_expired_claims", "send_pending_emails",
     "IssuedFeed", "calendar_feed_create", "calendar_feed_revoke", "interaction_delete",
     "interaction_log", "interaction_update", "next_due", "reminder_send", "reminders_mark_seen",
     "send_due_reminders", "task_complete", "task_create", "task_delete", "task_reopen",
