@@ -333,8 +333,8 @@ def _compose_context(request, contact, values, outcome, draft=None) -> dict:
 def email_compose(request, contact_id: int):
     """Write to a person, from a template or not; the preview follows as you type (htmx)."""
     contact = contact_get(user=request.user, contact_id=contact_id)
-    values: dict = {"template_id": request.GET.get("template", ""), "subject": "", "body": "",
-                    "to": ""}
+    chosen = request.GET.get("template_id") or request.GET.get("template", "")
+    values: dict = {"template_id": chosen, "subject": "", "body": "", "to": ""}
     if values["template_id"].isdigit():
         template = selectors.visible_templates(request.user).filter(
             id=int(values["template_id"])).first()
