@@ -39,14 +39,14 @@ EMAIL_UNCERTAIN = EventKind("email.uncertain", "Email may not have been sent",
                             f"{T}email_status.html")
 EMAIL_FAILED = EventKind("email.failed", "Email not sent", f"{T}email_status.html")
 EMAIL_REQUEUED = EventKind("email.requeued", "Email queued again", f"{T}email_status.html")
-MAIL_SETTINGS_CHANGED = EventKind("mail_settings.changed", "Mail server settings changed",
+OUTGOING_MAIL_CHANGED = EventKind("outgoing_mail.changed", "Mail server settings changed",
                                   f"{T}email_template.html")
 
 KINDS = [INTERACTION_LOGGED, INTERACTION_UPDATED, INTERACTION_DELETED, TASK_CREATED,
          TASK_UPDATED, TASK_COMPLETED, TASK_REOPENED, TASK_DELETED, REMINDER_EMAILED,
          CALENDAR_FEED_CREATED, CALENDAR_FEED_REVOKED, EMAIL_TEMPLATE_CREATED,
          EMAIL_TEMPLATE_UPDATED, EMAIL_TEMPLATE_DELETED, EMAIL_QUEUED, EMAIL_UNCERTAIN,
-         EMAIL_FAILED, EMAIL_REQUEUED, MAIL_SETTINGS_CHANGED]
+         EMAIL_FAILED, EMAIL_REQUEUED, OUTGOING_MAIL_CHANGED]
 
 Snapshot = dict[str, Any]
 
@@ -158,7 +158,7 @@ def email_requeued(**kwargs: Any) -> NewEvent:
     return _email_event(EMAIL_REQUEUED, **kwargs)
 
 
-def mail_settings_changed(*, settings_id: int, actor_id: int, before: Snapshot,
+def outgoing_mail_changed(*, settings_id: int, actor_id: int, before: Snapshot,
                           after: Snapshot) -> NewEvent:
-    return NewEvent(kind=MAIL_SETTINGS_CHANGED.name, entity_type="mail_settings",
+    return NewEvent(kind=OUTGOING_MAIL_CHANGED.name, entity_type="outgoing_mail",
                     entity_id=settings_id, actor_id=actor_id, before=before, after=after)

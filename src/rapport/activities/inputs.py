@@ -16,8 +16,8 @@ from rapport.activities.models import (
     EmailTemplate,
     Interaction,
     InteractionType,
-    MailSettings,
     OutboundEmail,
+    OutgoingMail,
     Priority,
     Recurrence,
     Sentiment,
@@ -214,18 +214,18 @@ class EmailSendInput(Input):
         "", description="one of the person's addresses; empty: their primary one")
 
 
-class MailSettingsInput(Input):
+class OutgoingMailInput(Input):
     """The outgoing mail server, as the settings page overrides it (empty: the environment's).
     No password here: it comes from ``EMAIL_HOST_PASSWORD`` only."""
 
-    host: Annotated[str, Text.of(MailSettings, "host")] = ""
+    host: Annotated[str, Text.of(OutgoingMail, "host")] = ""
     port: Annotated[Annotated[int, Field(ge=1, le=65535)] | None,
                     BeforeValidator(_blank_is_none)] = None
-    username: Annotated[str, Text.of(MailSettings, "username")] = ""
+    username: Annotated[str, Text.of(OutgoingMail, "username")] = ""
     use_tls: bool = False
     use_ssl: bool = False
-    from_email: Annotated[str, Text.of(MailSettings, "from_email")] = ""
-    business_name: Annotated[str, Text.of(MailSettings, "business_name")] = ""
+    from_email: Annotated[str, Text.of(OutgoingMail, "from_email")] = ""
+    business_name: Annotated[str, Text.of(OutgoingMail, "business_name")] = ""
 
     @field_validator("use_ssl")
     @classmethod

@@ -350,7 +350,7 @@ class OutboundEmail(TimestampedModel):
         return f"email {self.message_id} ({self.status})"
 
 
-class MailSettings(models.Model):
+class OutgoingMail(models.Model):
     """Overrides of the outgoing mail server made on the settings page (one row at most).
 
     Empty fields fall back to the environment (``EMAIL_HOST``…). The password is never kept
@@ -371,5 +371,5 @@ class MailSettings(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=~(models.Q(use_tls=True) & models.Q(use_ssl=True)),
-                                   name="mailsettings_tls_or_ssl"),
+                                   name="outgoingmail_tls_or_ssl"),
         ]

@@ -50,7 +50,7 @@ APP = register(RapportApp(
               SettingsEntry("Email templates", "email_template_list",
                             "saved emails with placeholders, to send from a contact's page",
                             order=26),
-              SettingsEntry("Outgoing mail", "mail_settings",
+              SettingsEntry("Outgoing mail", "outgoing_mail",
                             "the mail server customer emails go through, and a test message",
                             order=27, permission="settings.change")],
     event_kinds=events.KINDS,

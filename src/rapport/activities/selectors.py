@@ -23,8 +23,8 @@ from rapport.activities.models import (
     EmailTemplate,
     Interaction,
     InteractionType,
-    MailSettings,
     OutboundEmail,
+    OutgoingMail,
     Reminder,
     Task,
 )
@@ -455,12 +455,12 @@ class MailServer:
     backend: str
 
 
-def mail_settings_row() -> MailSettings | None:
-    return MailSettings.objects.order_by("id").first()
+def outgoing_mail_row() -> OutgoingMail | None:
+    return OutgoingMail.objects.order_by("id").first()
 
 
 def mail_server() -> MailServer:
-    row = mail_settings_row()
+    row = outgoing_mail_row()
     env: dict[str, Any] = getattr(settings, "RAPPORT_SMTP", {})
     host = (row.host if row and row.host else env.get("host", "")) or ""
     if row and row.host:

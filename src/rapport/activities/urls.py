@@ -36,6 +36,6 @@ urlpatterns = [
          name="email_template_edit"),
     path("settings/email-templates/<int:template_id>/delete/", views.email_template_remove,
          name="email_template_delete"),
-    path("settings/email/", views.mail_settings, name="mail_settings"),
+    path("settings/outgoing-mail/", views.outgoing_mail_settings, name="outgoing_mail"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
 ]

@@ -435,7 +435,7 @@ def merge_names() -> list[tuple[str, str]]:
 
 
 @login_required
-def mail_settings(request):
+def outgoing_mail_settings(request):
     """The outgoing mail server: the environment's, with the owner's overrides; and a test
     message to yourself (sent now, not queued: it tells you whether the server works)."""
     require(request.user, "settings.change", message="only the owner sets up outgoing mail")
@@ -447,10 +447,10 @@ def mail_settings(request):
         data = {k: request.POST.get(k, "") for k in ("host", "port", "username", "from_email",
                                                       "business_name")}
         data.update(use_tls="use_tls" in request.POST, use_ssl="use_ssl" in request.POST)
-        outcome = submit(lambda: services.mail_settings_update(actor=request.user, data=data))
+        outcome = submit(lambda: services.outgoing_mail_update(actor=request.user, data=data))
         if outcome.ok:
-            return done(request, "Mail settings saved.", "mail_settings")
-    row = selectors.mail_settings_row()
+            return done(request, "Mail settings saved.", "outgoing_mail")
+    row = selectors.outgoing_mail_row()
     values = ({k: request.POST.get(k, "") for k in ("host", "port", "username", "from_email",
                                                     "business_name", "use_tls", "use_ssl")}
               if outcome.errors else {
@@ -460,7 +460,7 @@ def mail_settings(request):
                   "business_name": row.business_name if row else "",
                   "use_tls": row.use_tls if row else False,
                   "use_ssl": row.use_ssl if row else False})
-    return render(request, "activities/mail_settings.html", {
+    return render(request, "activities/outgoing_mail.html", {
         "server": selectors.mail_server(), "values": values, "errors": outcome.errors,
         "test_result": test_result, "section": "settings"}, status=outcome.status)
 

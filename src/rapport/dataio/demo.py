@@ -718,7 +718,7 @@ EMAIL_TEMPLATES = (
 def _email_templates(users: dict, start: dt.datetime) -> int:
     with _clock(start + dt.timedelta(days=1)):
         # The name templates sign with; the mail server stays the console (works offline).
-        activity_services.mail_settings_update(actor=users["owner"],
+        activity_services.outgoing_mail_update(actor=users["owner"],
                                                data={"business_name": BAKERY})
         for name, subject, body in EMAIL_TEMPLATES:
             activity_services.email_template_create(

@@ -18,7 +18,6 @@ from rapport.activities.services.interactions import (
     interaction_log,
     interaction_update,
 )
-from rapport.activities.services.mail_settings import mail_settings_update
 from rapport.activities.services.outbound import (
     Draft,
     email_render,
@@ -29,6 +28,7 @@ from rapport.activities.services.outbound import (
     recover_expired_claims,
     send_pending_emails,
 )
+from rapport.activities.services.outgoing_mail import outgoing_mail_update
 from rapport.activities.services.reminders import (
     reminder_send,
     reminders_mark_seen,
@@ -45,7 +45,7 @@ from rapport.activities.services.tasks import (
 
 __all__ = [
     "Draft", "email_render", "email_requeue", "email_send", "email_template_create",
-    "email_template_delete", "email_template_update", "mail_settings_update", "mailer",
+    "email_template_delete", "email_template_update", "outgoing_mail_update", "mailer",
     "outbound_send", "recover_expired_claims", "send_pending_emails",
     "IssuedFeed", "calendar_feed_create", "calendar_feed_revoke", "interaction_delete",
     "interaction_log", "interaction_update", "next_due", "reminder_send", "reminders_mark_seen",

@@ -56,8 +56,8 @@ from rapport.activities.selectors import (
     can_log_for,
     email_template_get,
     mail_server,
-    mail_settings_row,
     merge_context,
+    outgoing_mail_row,
 )
 from rapport.activities.services.interactions import shown as interaction_shown
 from rapport.contacts.selectors import contact_get
@@ -213,7 +213,7 @@ def email_requeue(*, actor: Any, email_id: int) -> OutboundEmail:
 def mailer() -> Any:
     """The connection to send through: the settings page's server if it names one (the
     password from the environment), else the configured mailer (the console by default)."""
-    row = mail_settings_row()
+    row = outgoing_mail_row()
     if row is None or not row.host:
         return mail.mailers.default
     env = getattr(settings, "RAPPORT_SMTP", {})

@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 
 from rapport.activities import services
-from rapport.activities.models import EmailTemplate, MailSettings, OutboundEmail
+from rapport.activities.models import EmailTemplate, OutboundEmail, OutgoingMail
 from rapport.contacts import services as contact_services
 
 pytestmark = pytest.mark.django_db
@@ -69,21 +69,21 @@ def test_template_pages(sales_a, web_as):
     assert EmailTemplate.objects.get().name == "Ready"
 
 
-def test_the_mail_settings_page_is_the_owners_and_never_shows_a_password(
+def test_the_outgoing_mail_page_is_the_owners_and_never_shows_a_password(
         settings, owner, sales_a, web_as):
     settings.RAPPORT_SMTP = {**settings.RAPPORT_SMTP, "password": "s3cret-pass"}
-    assert web_as(sales_a).get("/settings/email/").status_code == 403
+    assert web_as(sales_a).get("/settings/outgoing-mail/").status_code == 403
     web = web_as(owner)
-    response = web.post("/settings/email/", {"host": "smtp.bakery.example.com", "port": "587",
-                                             "use_tls": "on", "from_email": "hi@bakery.example.com",
-                                             "business_name": "Alder Bakery"})
+    response = web.post("/settings/outgoing-mail/", {
+        "host": "smtp.bakery.example.com", "port": "587", "use_tls": "on",
+        "from_email": "hi@bakery.example.com", "business_name": "Alder Bakery"})
     assert response.status_code == 302
-    page = web.get("/settings/email/").content.decode()
+    page = web.get("/settings/outgoing-mail/").content.decode()
     assert "smtp.bakery.example.com:587 (STARTTLS)" in page
     assert "set in the environment" in page and "s3cret-pass" not in page
-    row = MailSettings.objects.get()
+    row = OutgoingMail.objects.get()
     assert not hasattr(row, "password")
-    refused = web.post("/settings/email/", {"host": "x", "use_tls": "on", "use_ssl": "on"})
+    refused = web.post("/settings/outgoing-mail/", {"host": "x", "use_tls": "on", "use_ssl": "on"})
     assert refused.status_code == 422
 
 

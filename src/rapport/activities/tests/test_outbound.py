@@ -16,7 +16,7 @@ from django.core import mail
 from django.utils import timezone
 
 from rapport.activities import services
-from rapport.activities.models import Interaction, MailSettings, OutboundEmail
+from rapport.activities.models import Interaction, OutboundEmail, OutgoingMail
 from rapport.activities.services import outbound
 from rapport.core.errors import PermissionDenied, ValidationFailed
 from rapport.core.models import Event
@@ -57,7 +57,7 @@ def smtp_server():
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
     controller.start()
-    MailSettings.objects.create(host="127.0.0.1", port=controller.port,
+    OutgoingMail.objects.create(host="127.0.0.1", port=controller.port,
                                 from_email="hello@bakery.example.com",
                                 business_name="Alder Bakery")
     try:
@@ -267,7 +267,7 @@ def test_a_worker_killed_after_stamping_never_sends_again(sales_a, anna_with_ord
 
 def test_a_server_that_cannot_be_reached_is_tried_again_then_given_up(
         sales_a, anna_with_order):
-    MailSettings.objects.create(host="127.0.0.1", port=_free_port())  # nobody listens
+    OutgoingMail.objects.create(host="127.0.0.1", port=_free_port())  # nobody listens
     _queue(sales_a, anna_with_order)
     now = timezone.now()
     assert services.send_pending_emails(now=now) == 0
@@ -290,7 +290,7 @@ def test_a_refused_recipient_is_not_sent_and_not_uncertain(sales_a, anna_with_or
     controller = Controller(Refusing(), hostname="127.0.0.1", port=_free_port())
     controller.start()
     try:
-        MailSettings.objects.create(host="127.0.0.1", port=controller.port)
+        OutgoingMail.objects.create(host="127.0.0.1", port=controller.port)
         _queue(sales_a, anna_with_order)
         assert services.send_pending_emails() == 0
     finally:
