@@ -98,17 +98,22 @@ def records(owner):
     activities.task_create(actor=owner, data={"title": "Order flour", "due_at": "2026-06-13",
                                               "all_day": True, "recurrence": "weekly",
                                               "interaction_id": call.id})
+    template = activities.email_template_create(actor=owner, data={
+        "name": "Thanks", "subject": "Thank you",
+        "body": "Hi {{ contact.first_name | default('there') }}"})
+    activities.email_send(actor=owner, data={"contact_id": people[0].id,
+                                             "template_id": template.id})
 
 
 def existing_ids(parameter: str) -> list[int]:
     """Ids of records that exist right now, for a path parameter named like ``contact_id``."""
-    from rapport.activities.models import Interaction, Task
+    from rapport.activities.models import EmailTemplate, Interaction, OutboundEmail, Task
     from rapport.contacts.models import Company, Contact, CustomFieldDefinition
     from rapport.orders.models import Order, Product
 
     models = {"contact_id": Contact, "company_id": Company, "definition_id": CustomFieldDefinition,
               "product_id": Product, "order_id": Order, "interaction_id": Interaction,
-              "task_id": Task}
+              "task_id": Task, "template_id": EmailTemplate, "email_id": OutboundEmail}
     model = models.get(parameter)
     return list(model.objects.order_by("id").values_list("id", flat=True)[:50]) if model else []
 

@@ -1,4 +1,5 @@
-"""/api/v1/ endpoints for interactions and tasks: parse, call one service or selector, answer.
+"""/api/v1/ endpoints for interactions, tasks, email templates and emails to customers: parse,
+call one service or selector, answer.
 
 Every interaction carries a ``headline`` (its subject, or what it was: "Call (outbound,
 5 min)") and an ``excerpt`` (its summary, outcome or notes), whatever its type.
@@ -13,7 +14,15 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from rapport.activities import selectors, services
-from rapport.activities.inputs import InteractionInput, InteractionPatch, TaskInput, TaskPatch
+from rapport.activities.inputs import (
+    EmailSendInput,
+    EmailTemplateInput,
+    EmailTemplatePatch,
+    InteractionInput,
+    InteractionPatch,
+    TaskInput,
+    TaskPatch,
+)
 from rapport.activities.models import Interaction, Priority, Task
 from rapport.core.api_schemas import ERRORS, WRITE_ERRORS
 from rapport.core.errors import ValidationFailed
@@ -226,3 +235,132 @@ def ingest_mail(request: HttpRequest):
     if result.status == "rejected":
         raise ValidationFailed({"body": result.reason})
     return Status(201 if result.status == "stored" else 200, result)
+# --- email templates ---------------------------------------------------------------------------
+
+class EmailTemplateOut(Schema):
+    id: int
+    name: str
+    subject: str
+    body: str
+    owner_id: int | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class EmailTemplatePage(Schema):
+    items: list[EmailTemplateOut]
+    next_cursor: str | None
+
+
+class EmailTemplateFilters(Schema):
+    q: str | None = Field(None, max_length=150, pattern=r"^[^\x00-\x1f\x7f]*$",
+                          description="in the name")
+    owner: str | None = Field(None, max_length=20, description="'me' or a user id")
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+@router.get("/email-templates", response={200: EmailTemplatePage, **ERRORS})
+def list_email_templates(request: HttpRequest, filters: Query[EmailTemplateFilters]):
+    page = selectors.email_template_list(user=request.user, params=filters.model_dump())
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post("/email-templates", response={201: EmailTemplateOut, **ERRORS})
+def create_email_template(request: HttpRequest, payload: EmailTemplateInput):
+    """A template with an unknown variable or broken syntax is 422 naming the field
+    (``subject`` or ``body``), with the line and the variable."""
+    return Status(201, services.email_template_create(actor=request.user, data=payload))
+
+
+@router.get("/email-templates/{template_id}", response={200: EmailTemplateOut, **ERRORS})
+def get_email_template(request: HttpRequest, template_id: int):
+    return selectors.email_template_get(user=request.user, template_id=template_id)
+
+
+@router.patch("/email-templates/{template_id}",
+              response={200: EmailTemplateOut, **WRITE_ERRORS})
+def update_email_template(request: HttpRequest, template_id: int, payload: EmailTemplatePatch):
+    return services.email_template_update(actor=request.user, template_id=template_id,
+                                          version=payload.version, changes=payload)
+
+
+@router.delete("/email-templates/{template_id}", response={204: None, **ERRORS})
+def delete_email_template(request: HttpRequest, template_id: int):
+    services.email_template_delete(actor=request.user, template_id=template_id)
+    return Status(204, None)
+
+
+# --- emails to customers -----------------------------------------------------------------------
+
+class OutboundEmailOut(Schema):
+    id: int
+    contact_id: int
+    author_id: int | None
+    template_id: int | None
+    from_address: str
+    to_address: str
+    subject: str
+    body: str
+    message_id: str
+    status: str = Field(..., description="queued, sending, sent, uncertain (may have been "
+                                         "sent: never resent by itself) or failed")
+    attempts: int
+    last_error: str
+    sent_at: dt.datetime | None
+    interaction_id: int | None = Field(None, description="the conversation logged once sent")
+    created_at: dt.datetime
+
+
+class OutboundEmailPage(Schema):
+    items: list[OutboundEmailOut]
+    next_cursor: str | None
+
+
+class OutboundEmailFilters(Schema):
+    contact_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    status: Literal["queued", "sending", "sent", "uncertain", "failed"] | None = None
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+class PreviewOut(Schema):
+    to: str
+    from_address: str
+    subject: str
+    body: str
+
+
+@router.post("/emails/send", response={202: OutboundEmailOut, **ERRORS})
+def send_email(request: HttpRequest, payload: EmailSendInput):
+    """Render the template for the person and queue the email; the worker sends it (at most
+    once; see docs/email.md). A template that cannot be rendered for them is 422 naming
+    ``subject`` or ``body`` with the line, and nothing is queued."""
+    return Status(202, services.email_send(actor=request.user, data=payload))
+
+
+@router.post("/emails/preview", response={200: PreviewOut, **ERRORS})
+def preview_email(request: HttpRequest, payload: EmailSendInput):
+    """The email as ``/emails/send`` would queue it; nothing is saved."""
+    draft = services.email_render(actor=request.user, data=payload)
+    return {"to": draft.to, "from_address": draft.from_address, "subject": draft.subject,
+            "body": draft.body}
+
+
+@router.get("/emails", response={200: OutboundEmailPage, **ERRORS})
+def list_emails(request: HttpRequest, filters: Query[OutboundEmailFilters]):
+    page = selectors.outbound_email_list(user=request.user, params=filters.model_dump())
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/emails/{email_id}", response={200: OutboundEmailOut, **ERRORS})
+def get_email(request: HttpRequest, email_id: int):
+    return selectors.outbound_email_get(user=request.user, email_id=email_id)
+
+
+@router.post("/emails/{email_id}/requeue", response={202: OutboundEmailOut, **ERRORS})
+def requeue_email(request: HttpRequest, email_id: int):
+    """Send again an email that may have been sent (``uncertain``) or was not (``failed``),
+    with the same Message-ID."""
+    return Status(202, services.email_requeue(actor=request.user, email_id=email_id))

@@ -28,10 +28,25 @@ CALENDAR_FEED_CREATED = EventKind("calendar_feed.created", "Calendar feed addres
                                   f"{T}calendar_feed.html")
 CALENDAR_FEED_REVOKED = EventKind("calendar_feed.revoked", "Calendar feed address revoked",
                                   f"{T}calendar_feed.html")
+EMAIL_TEMPLATE_CREATED = EventKind("email_template.created", "Email template made",
+                                   f"{T}email_template.html")
+EMAIL_TEMPLATE_UPDATED = EventKind("email_template.updated", "Email template changed",
+                                   f"{T}email_template.html")
+EMAIL_TEMPLATE_DELETED = EventKind("email_template.deleted", "Email template deleted",
+                                   f"{T}email_template.html")
+EMAIL_QUEUED = EventKind("email.queued", "Email queued", f"{T}email_status.html")
+EMAIL_UNCERTAIN = EventKind("email.uncertain", "Email may not have been sent",
+                            f"{T}email_status.html")
+EMAIL_FAILED = EventKind("email.failed", "Email not sent", f"{T}email_status.html")
+EMAIL_REQUEUED = EventKind("email.requeued", "Email queued again", f"{T}email_status.html")
+OUTGOING_MAIL_CHANGED = EventKind("outgoing_mail.changed", "Mail server settings changed",
+                                  f"{T}email_template.html")
 
 KINDS = [INTERACTION_LOGGED, INTERACTION_UPDATED, INTERACTION_DELETED, TASK_CREATED,
          TASK_UPDATED, TASK_COMPLETED, TASK_REOPENED, TASK_DELETED, REMINDER_EMAILED,
-         CALENDAR_FEED_CREATED, CALENDAR_FEED_REVOKED]
+         CALENDAR_FEED_CREATED, CALENDAR_FEED_REVOKED, EMAIL_TEMPLATE_CREATED,
+         EMAIL_TEMPLATE_UPDATED, EMAIL_TEMPLATE_DELETED, EMAIL_QUEUED, EMAIL_UNCERTAIN,
+         EMAIL_FAILED, EMAIL_REQUEUED, OUTGOING_MAIL_CHANGED]
 
 Snapshot = dict[str, Any]
 
@@ -101,3 +116,49 @@ def calendar_feed_created(*, feed_id: int, user_id: int, prefix: str) -> NewEven
 def calendar_feed_revoked(*, feed_id: int, user_id: int, prefix: str) -> NewEvent:
     return NewEvent(kind=CALENDAR_FEED_REVOKED.name, entity_type="calendar_feed",
                     entity_id=feed_id, actor_id=user_id, before={"prefix": prefix})
+
+
+def email_template_created(*, template_id: int, actor_id: int, shown: Snapshot) -> NewEvent:
+    return NewEvent(kind=EMAIL_TEMPLATE_CREATED.name, entity_type="email_template",
+                    entity_id=template_id, actor_id=actor_id, after=shown)
+
+
+def email_template_updated(*, template_id: int, actor_id: int, before: Snapshot,
+                           after: Snapshot) -> NewEvent:
+    return NewEvent(kind=EMAIL_TEMPLATE_UPDATED.name, entity_type="email_template",
+                    entity_id=template_id, actor_id=actor_id, before=before, after=after)
+
+
+def email_template_deleted(*, template_id: int, actor_id: int, shown: Snapshot) -> NewEvent:
+    return NewEvent(kind=EMAIL_TEMPLATE_DELETED.name, entity_type="email_template",
+                    entity_id=template_id, actor_id=actor_id, before=shown)
+
+
+def _email_event(kind: EventKind, *, email_id: int, contact_id: int, actor_id: int | None,
+                 shown: Snapshot) -> NewEvent:
+    """On the person's timeline: what happened to an email on its way out (once it is sent,
+    the email itself is logged as a conversation: ``interaction.logged``)."""
+    return NewEvent(kind=kind.name, entity_type="outbound_email", entity_id=email_id,
+                    contact_id=contact_id, actor_id=actor_id, after=shown)
+
+
+def email_queued(**kwargs: Any) -> NewEvent:
+    return _email_event(EMAIL_QUEUED, **kwargs)
+
+
+def email_uncertain(**kwargs: Any) -> NewEvent:
+    return _email_event(EMAIL_UNCERTAIN, **kwargs)
+
+
+def email_failed(**kwargs: Any) -> NewEvent:
+    return _email_event(EMAIL_FAILED, **kwargs)
+
+
+def email_requeued(**kwargs: Any) -> NewEvent:
+    return _email_event(EMAIL_REQUEUED, **kwargs)
+
+
+def outgoing_mail_changed(*, settings_id: int, actor_id: int, before: Snapshot,
+                          after: Snapshot) -> NewEvent:
+    return NewEvent(kind=OUTGOING_MAIL_CHANGED.name, entity_type="outgoing_mail",
+                    entity_id=settings_id, actor_id=actor_id, before=before, after=after)

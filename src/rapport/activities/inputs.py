@@ -13,9 +13,12 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, fie
 from rapport.activities.dates import business_zone
 from rapport.activities.models import (
     Direction,
+    EmailTemplate,
     Interaction,
     InteractionType,
     Mailbox,
+    OutboundEmail,
+    OutgoingMail,
     Priority,
     Recurrence,
     Sentiment,
@@ -188,3 +191,56 @@ class MailboxInput(Input):
     password: Annotated[str, Text.of(Mailbox, "password")] = ""
     folder: Annotated[str, Text.of(Mailbox, "folder", min_length=1)] = "INBOX"
     enabled: bool = True
+class EmailTemplateInput(Input):
+    """A saved email. ``subject`` and ``body`` are templates: ``{{ contact.first_name |
+    default("there") }}``, ``{{ last_order.date }}``, ``{{ user.first_name }}``,
+    ``{{ business.name }}`` (docs/email.md lists every variable). An unknown variable or
+    broken syntax is refused (422 naming the field, with the line)."""
+
+    name: _text("name", model=EmailTemplate, required=True)  # type: ignore[valid-type]
+    subject: _text("subject", model=EmailTemplate, required=True)  # type: ignore[valid-type]
+    body: Annotated[str, Text(20_000, min_length=1)]
+
+
+if TYPE_CHECKING:
+    EmailTemplateChanges = EmailTemplateInput
+    EmailTemplatePatch = EmailTemplateInput
+else:
+    EmailTemplateChanges = partial(EmailTemplateInput, "EmailTemplateChanges")
+    EmailTemplatePatch = with_version(EmailTemplateChanges, "EmailTemplatePatch")
+
+
+class EmailSendInput(Input):
+    """An email to one person, sent by the worker. Give a ``template_id``, or the
+    ``subject`` and ``body`` (templates too, rendered the same way); either overrides the
+    template's. It goes to ``to`` (one of the person's addresses) or their primary address."""
+
+    contact_id: RecordId
+    template_id: RecordId | None = None
+    subject: _text("subject", model=OutboundEmail) = Field(  # type: ignore[valid-type]
+        "", description="a template; empty: the template's")
+    body: Annotated[str, Text(20_000)] = Field("", description="a template; empty: the "
+                                                               "template's")
+    to: Annotated[str, Text.of(OutboundEmail, "to_address")] = Field(
+        "", description="one of the person's addresses; empty: their primary one")
+
+
+class OutgoingMailInput(Input):
+    """The outgoing mail server, as the settings page overrides it (empty: the environment's).
+    No password here: it comes from ``EMAIL_HOST_PASSWORD`` only."""
+
+    host: Annotated[str, Text.of(OutgoingMail, "host")] = ""
+    port: Annotated[Annotated[int, Field(ge=1, le=65535)] | None,
+                    BeforeValidator(_blank_is_none)] = None
+    username: Annotated[str, Text.of(OutgoingMail, "username")] = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+    from_email: Annotated[str, Text.of(OutgoingMail, "from_email")] = ""
+    business_name: Annotated[str, Text.of(OutgoingMail, "business_name")] = ""
+
+    @field_validator("use_ssl")
+    @classmethod
+    def _one_of(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("use_tls"):
+            raise ValueError("use either STARTTLS or SSL, not both")
+        return value

@@ -335,3 +335,126 @@ class Mailbox(TimestampedModel):
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True, default="")
     version = models.PositiveIntegerField(default=1)
+class EmailTemplate(EditableModel):
+    """A saved email to send to a customer: its subject and body are Jinja2 templates
+    (``{{ contact.first_name | default("there") }}``), checked when saved (see ``merge.py``)
+    and rendered in a sandbox with only the data the sender passes in."""
+
+    name = models.CharField(max_length=150)
+    subject = models.CharField(max_length=300)
+    body = models.TextField(max_length=20_000)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+", db_index=False)
+
+    policy = OwnedBy("email_templates", owner="owner")
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["name", "id"], name="emailtemplate_name_idx"),
+            models.Index(fields=["owner", "name", "id"], name="emailtemplate_owner_idx"),
+            deleted_index("emailtemplate_deleted_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(name=""), name="emailtemplate_has_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SendStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    SENDING = "sending", "sending"
+    SENT = "sent", "sent"
+    # The worker handed it to the mail server and died (or the line dropped) before it knew
+    # the answer: it may have gone out. Never resent by itself: a person decides.
+    UNCERTAIN = "uncertain", "may have been sent"
+    FAILED = "failed", "not sent"
+
+
+SEND_STATUSES = tuple(SendStatus.values)
+
+
+class OutboundEmail(TimestampedModel):
+    """One email to a customer and the ledger of its sending (docs/email.md).
+
+    Rendered when it is queued (what is sent is what the sender saw), with its Message-ID
+    made then too. The worker claims the row (``claim_token``, ``claim_expires_at``), stamps
+    ``handed_over_at`` in its own commit just before giving the message to the mail server,
+    and stamps ``sent_at`` once the server accepted it. A claim that runs out without
+    ``handed_over_at`` was never sent and is queued again; one with it may have been sent
+    and becomes ``uncertain`` instead of being sent a second time.
+    """
+
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE,
+                                related_name="+", db_index=False)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+", db_index=False)
+    template = models.ForeignKey(EmailTemplate, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+", db_index=False)
+    from_address = models.CharField(max_length=254)
+    to_address = models.CharField(max_length=254)
+    subject = models.CharField(max_length=300)
+    body = models.TextField(max_length=50_000)
+    message_id = models.CharField(max_length=500, unique=True)
+    status = models.CharField(max_length=16, default=SendStatus.QUEUED,
+                              choices=SendStatus.choices)
+    claim_token = models.CharField(max_length=32, blank=True, default="")
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)  # a retry waits until then
+    handed_over_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    # The conversation on the person's timeline, logged once it was sent.
+    interaction = models.OneToOneField(Interaction, null=True, blank=True,
+                                       on_delete=models.SET_NULL, related_name="outbound")
+
+    # Whoever may see the person sees what was sent to them.
+    policy = OwnedBy("activities", owner="contact__owner")
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # The worker's sweep: what is waiting or held by a claim that may have run out.
+            models.Index(fields=["status", "id"], name="outbound_pending_idx",
+                         condition=models.Q(status__in=("queued", "sending"))),
+            models.Index(fields=["contact", "-created_at", "-id"], name="outbound_contact_idx"),
+            models.Index(fields=["-created_at", "-id"], name="outbound_recent_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=SEND_STATUSES),
+                                   name="outbound_status_valid"),
+            models.CheckConstraint(
+                condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False),
+                name="outbound_sent_has_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"email {self.message_id} ({self.status})"
+
+
+class OutgoingMail(models.Model):
+    """Overrides of the outgoing mail server made on the settings page (one row at most).
+
+    Empty fields fall back to the environment (``EMAIL_HOST``…). The password is never kept
+    here: it comes from ``EMAIL_HOST_PASSWORD`` only, so no page or backup shows it.
+    """
+
+    host = models.CharField(max_length=253, blank=True, default="")
+    port = models.PositiveIntegerField(null=True, blank=True)
+    username = models.CharField(max_length=254, blank=True, default="")
+    use_tls = models.BooleanField(default=False)
+    use_ssl = models.BooleanField(default=False)
+    from_email = models.CharField(max_length=254, blank=True, default="")
+    business_name = models.CharField(max_length=150, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~(models.Q(use_tls=True) & models.Q(use_ssl=True)),
+                                   name="outgoingmail_tls_or_ssl"),
+        ]

@@ -17,13 +17,15 @@ from rapport.core.registry import (
     Process,
     RapportApp,
     SettingsEntry,
+    Subscriber,
     register,
 )
 
 
 def _contact_panel(user, contact):
     return {"contact": contact, "can_log": selectors.can_log_for(user, contact),
-            "open_tasks": selectors.contact_open_tasks(user=user, contact_id=contact.id)}
+            "open_tasks": selectors.contact_open_tasks(user=user, contact_id=contact.id),
+            "outbound": selectors.contact_outbound_emails(user=user, contact_id=contact.id)}
 
 
 def _company_panel(user, company):
@@ -50,7 +52,13 @@ APP = register(RapportApp(
                             order=25),
               SettingsEntry("Email in", "mail_settings",
                             "capture customers' email: forwarding address, IMAP mailbox, "
-                            "refused messages", order=26)],
+                            "refused messages", order=28),
+              SettingsEntry("Email templates", "email_template_list",
+                            "saved emails with placeholders, to send from a contact's page",
+                            order=26),
+              SettingsEntry("Outgoing mail", "outgoing_mail",
+                            "the mail server customer emails go through, and a test message",
+                            order=27, permission="settings.change")],
     event_kinds=events.KINDS,
     panels=[Panel("contact", "activities/_contact_panel.html", _contact_panel, order=5),
             Panel("company", "activities/_company_panel.html", _company_panel, order=10),
@@ -59,7 +67,10 @@ APP = register(RapportApp(
     landings=[Landing("my_day", "my_day.landing", order=10)],
     processes=[Process("the mail listener", ("mail", "listen"),
                        enabled=lambda: bool(settings.RAPPORT_MAIL_LISTEN_PORT))],
+    subscribers=[Subscriber((events.EMAIL_QUEUED.name, events.EMAIL_REQUEUED.name),
+                            tasks.send_soon)],
     periodic=[PeriodicJob(tasks.send_due_reminders, dt.timedelta(minutes=1)),
+              PeriodicJob(tasks.send_pending_emails, dt.timedelta(minutes=1)),
               PeriodicJob(tasks.poll_mailbox, dt.timedelta(minutes=1))],
     resources=[
         Resource("activities", "Activities", {
@@ -83,6 +94,17 @@ APP = register(RapportApp(
                             marketing="own"),
         }, description="to-dos and their reminders, counted from the assignee: assign = give "
                        "a task to that user"),
+        Resource("email_templates", "Email templates", {
+            "view": grant(owner="all", manager="all", sales="all", support="all",
+                          marketing="all"),
+            "add": grant(owner="all", manager="all", sales="all", support="all",
+                         marketing="all"),
+            "change": grant(owner="all", manager="team", sales="own", support="own",
+                            marketing="all"),
+            "delete": grant(owner="all", manager="team", sales="own", support="own",
+                            marketing="all"),
+        }, description="saved emails everyone may use; change and delete count from who "
+                       "made it (sending one is logging a conversation: activities.add)"),
         Resource("my_day", "My day", {"landing": grant(sales="all", support="all")},
                  owned=False, description="who starts on My day instead of the home page"),
     ],

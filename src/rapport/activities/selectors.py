@@ -11,18 +11,23 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from rapport.activities.dates import FollowUp, business_zone, find_follow_up
 from rapport.activities.models import (
     INTERACTION_TYPES,
+    SEND_STATUSES,
     CalendarFeed,
+    EmailTemplate,
     Interaction,
     InteractionType,
     MailAttachment,
     Mailbox,
     MailRejection,
+    OutboundEmail,
+    OutgoingMail,
     Reminder,
     Task,
 )
@@ -31,6 +36,7 @@ from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.pagination import Page, keyset, merged_page, page_limit, page_of
 from rapport.core.permissions import can, visible_owners
 from rapport.core.validation import CONTROL_CHARACTERS
+from rapport.orders.selectors import order_list
 
 MAX_ID = 2**63 - 1
 UPCOMING_DAYS = 7
@@ -410,3 +416,159 @@ def mail_attachment(*, user, interaction_id: int, attachment_id: int) -> MailAtt
     if interaction.mail_id is None or found is None:
         raise NotFound("no such attachment")
     return found
+# --- email templates and sent email ------------------------------------------------------------
+
+def visible_templates(user: Any, action: str = "view") -> QuerySet[EmailTemplate]:
+    return EmailTemplate.objects.restrict(user, action).filter(deleted_at__isnull=True)
+
+
+def email_template_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
+    """By name; filters: ``q`` (in the name), ``owner`` ("me" or a user id)."""
+    params = _clean(params)
+    limit = page_limit(params)
+    queryset = visible_templates(user)
+    if params.get("q"):
+        queryset = queryset.filter(name__icontains=str(params["q"])[:150])
+    owner = params.get("owner")
+    if owner == "me":
+        queryset = queryset.filter(owner_id=user.id)
+    elif owner:
+        queryset = queryset.filter(owner_id=_id(params, "owner", "a user id or 'me'"))
+    fields = ("name", "id")
+    queryset = keyset(queryset, fields, False, params.get("cursor"))
+    return page_of(queryset.select_related("owner"), fields, limit, params)
+
+
+def email_template_get(*, user: Any, template_id: int) -> EmailTemplate:
+    template = visible_templates(user).filter(id=template_id).first()
+    if template is None:
+        raise NotFound(f"no email template with id {template_id}")
+    return template
+
+
+def email_template_choices(*, user: Any, limit: int = 500) -> list[EmailTemplate]:
+    return list(visible_templates(user).order_by("name", "id")[:limit])
+
+
+def can_change_template(user: Any, template: EmailTemplate) -> bool:
+    return can(user, "email_templates.change", template)
+
+
+def visible_emails(user: Any) -> QuerySet[OutboundEmail]:
+    return OutboundEmail.objects.restrict(user, "view").filter(contact__deleted_at__isnull=True)
+
+
+def outbound_email_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
+    """Newest first; filters: ``contact_id``, ``status``."""
+    params = _clean(params)
+    limit = page_limit(params)
+    queryset = visible_emails(user)
+    contact_id = _id(params, "contact_id", "a contact id")
+    if contact_id is not None:
+        params["contact"] = contact_get(user=user, contact_id=contact_id)
+        queryset = queryset.filter(contact_id=contact_id)
+    status = params.get("status")
+    if status:
+        if status not in SEND_STATUSES:
+            raise ValidationFailed({"status": f"must be one of {', '.join(SEND_STATUSES)}"})
+        queryset = queryset.filter(status=status)
+    fields = ("created_at", "id")
+    queryset = keyset(queryset, fields, True, params.get("cursor"))
+    return page_of(queryset.select_related("contact"), fields, limit, params)
+
+
+def outbound_email_get(*, user: Any, email_id: int) -> OutboundEmail:
+    email = visible_emails(user).select_related("contact").filter(id=email_id).first()
+    if email is None:
+        raise NotFound(f"no email with id {email_id}")
+    return email
+
+
+def contact_outbound_emails(*, user: Any, contact_id: int, limit: int = 5
+                            ) -> list[OutboundEmail]:
+    """The latest emails to a person that are not sent (yet): what the contact page shows."""
+    return list(visible_emails(user).filter(contact_id=contact_id).exclude(status="sent")
+                .order_by("-created_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class MailServer:
+    """The outgoing mail server as it is used: the settings page's overrides, else the
+    environment's. ``host`` empty: Django's configured backend (the console by default)."""
+
+    host: str
+    port: int
+    username: str
+    password_set: bool
+    use_tls: bool
+    use_ssl: bool
+    from_email: str
+    business_name: str
+    overridden: bool
+    backend: str
+
+
+def outgoing_mail_row() -> OutgoingMail | None:
+    return OutgoingMail.objects.order_by("id").first()
+
+
+def mail_server() -> MailServer:
+    row = outgoing_mail_row()
+    env: dict[str, Any] = getattr(settings, "RAPPORT_SMTP", {})
+    host = (row.host if row and row.host else env.get("host", "")) or ""
+    if row and row.host:
+        use_tls, use_ssl = row.use_tls, row.use_ssl
+        port = row.port or (465 if row.use_ssl else 587 if row.use_tls else 25)
+        username = row.username
+    else:
+        use_tls, use_ssl = bool(env.get("use_tls")), bool(env.get("use_ssl"))
+        port = int(env.get("port") or 25)
+        username = env.get("username", "")
+    backend = ("django.core.mail.backends.smtp.EmailBackend" if row and row.host else
+               settings.MAILERS["default"].get("BACKEND", ""))
+    return MailServer(
+        host=host, port=port, username=username, password_set=bool(env.get("password")),
+        use_tls=use_tls, use_ssl=use_ssl,
+        from_email=(row.from_email if row and row.from_email else settings.DEFAULT_FROM_EMAIL),
+        business_name=(row.business_name if row and row.business_name
+                       else getattr(settings, "RAPPORT_BUSINESS_NAME", "")),
+        overridden=bool(row and (row.host or row.from_email or row.business_name)),
+        backend=backend)
+
+
+def _money(value: Any) -> str:
+    return f"{value:.2f}"
+
+
+def merge_context(*, user: Any, contact_id: int) -> dict[str, Any]:
+    """What a template may use for this person, as this user sees them (only dicts, lists,
+    strings and numbers). Values the person does not have are left out, so a template's
+    ``default`` applies (see ``merge.py``)."""
+    contact = contact_get(user=user, contact_id=contact_id)
+    company = getattr(contact, "shown_company", None)
+    person: dict[str, Any] = {
+        "first_name": contact.first_name, "last_name": contact.last_name,
+        "name": contact.full_name, "email": contact.primary_email,
+        "job_title": contact.job_title, "company": company.name if company else "",
+        "preferences": [str(p) for p in contact.preferences or []],
+    }
+    person = {k: v for k, v in person.items() if v not in ("", [])}
+    person["custom"] = {str(k): v for k, v in (contact.custom_fields or {}).items()
+                        if v not in (None, "", [])}
+    context: dict[str, Any] = {"contact": person}
+    orders = order_list(user=user, params={"contact_id": contact.id, "limit": 1}).items
+    if orders:
+        order = orders[0]
+        lines = [{"product": line.product.name, "quantity": line.quantity,
+                  "price": _money(line.unit_price)} for line in order.lines.all()]
+        day = order.ordered_at.astimezone(business_zone()).date()
+        context["last_order"] = {
+            "date": f"{day.day} {day:%B %Y}", "total": _money(order.total), "lines": lines,
+            "products": ", ".join(dict.fromkeys(line["product"] for line in lines))}
+    sender = {"first_name": getattr(user, "first_name", ""),
+              "last_name": getattr(user, "last_name", ""),
+              "name": (getattr(user, "display_name", "") or ""), "email": user.email}
+    context["user"] = {k: v for k, v in sender.items() if v}
+    business = mail_server().business_name
+    context["business"] = {"name": business} if business else {}
+    return context

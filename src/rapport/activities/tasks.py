@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from typing import Any
+
 from django.tasks import task
 
 from rapport.activities import services
+
+logger = logging.getLogger(__name__)
 
 
 @task
@@ -17,3 +23,16 @@ def send_due_reminders() -> int:
 def poll_mailbox() -> int:
     """Capture what came to the IMAP mailbox since the last poll (if one is set)."""
     return len(services.mailbox_poll())
+def send_pending_emails() -> int:
+    """Send queued emails to customers (each at most once: see services.outbound)."""
+    return services.send_pending_emails()
+
+
+def send_soon(rows: Sequence[Any]) -> None:
+    """Subscriber of ``email.queued`` and ``email.requeued``: once the queueing commits, ask
+    a worker to sweep now. If the queue cannot be reached, the minute's sweep sends it."""
+    try:
+        send_pending_emails.enqueue()
+    except Exception:  # noqa: BLE001 - the periodic sweep is the fallback
+        logger.warning("could not enqueue the email sweep; the scheduler's will send it",
+                       exc_info=True)

@@ -13,7 +13,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from rapport.accounts.selectors import user_list
-from rapport.activities import ical, selectors, services
+from rapport.activities import ical, merge, selectors, services
 from rapport.activities.forms import (
     REMIND_CHOICES,
     interaction_data_from_post,
@@ -35,7 +35,7 @@ from rapport.activities.models import (
 from rapport.contacts.selectors import contact_get
 from rapport.core.errors import NotFound
 from rapport.core.pages import act, done, list_page, posted_version, submit
-from rapport.core.permissions import can
+from rapport.core.permissions import can, require
 
 LOGGED = {"call": "Call logged.", "email": "Email logged.", "meeting": "Meeting logged.",
           "note": "Note logged.", "message": "Message logged."}
@@ -349,3 +349,177 @@ def calendar_feed(request, token: str):
     return response
 
 
+
+
+# --- email to customers ------------------------------------------------------------------------
+
+def _email_data(post, contact_id: int) -> dict:
+    data = {"contact_id": contact_id, "subject": post.get("subject", ""),
+            "body": post.get("body", ""), "to": post.get("to", "")}
+    template = post.get("template_id", "")
+    if template.isdigit():
+        data["template_id"] = int(template)
+    elif template:
+        data["template_id"] = template  # the input shape names it
+    return data
+
+
+def _compose_context(request, contact, values, outcome, draft=None) -> dict:
+    addresses = [a for a in dict.fromkeys([contact.primary_email, *(contact.emails or [])])
+                 if a]
+    return {"contact": contact, "values": values, "errors": outcome.errors,
+            "templates": selectors.email_template_choices(user=request.user),
+            "addresses": addresses, "draft": draft, "section": "contacts",
+            "server": selectors.mail_server()}
+
+
+@login_required
+def email_compose(request, contact_id: int):
+    """Write to a person, from a template or not; the preview follows as you type (htmx)."""
+    contact = contact_get(user=request.user, contact_id=contact_id)
+    chosen = request.GET.get("template_id") or request.GET.get("template", "")
+    values: dict = {"template_id": chosen, "subject": "", "body": "", "to": ""}
+    if values["template_id"].isdigit():
+        template = selectors.visible_templates(request.user).filter(
+            id=int(values["template_id"])).first()
+        if template is not None:
+            values.update(subject=template.subject, body=template.body)
+    outcome = submit(lambda: None)
+    if request.method == "POST":
+        data = _email_data(request.POST, contact_id)
+        outcome = submit(lambda: services.email_send(actor=request.user, data=data))
+        if outcome.ok:
+            return done(request, f"Email to {outcome.result.to_address} queued; it goes out in "
+                                 "a moment.", "contact_detail", contact_id=contact_id)
+        values = {k: request.POST.get(k, "") for k in ("template_id", "subject", "body", "to")}
+    return render(request, "activities/email_compose.html", _compose_context(
+        request, contact, values, outcome), status=outcome.status)
+
+
+@login_required
+@require_POST
+def email_preview(request, contact_id: int):
+    """The compose page's preview: the email as it would go out, or what is wrong (htmx)."""
+    data = _email_data(request.POST, contact_id)
+    if not data.get("template_id") and not (data["subject"] or data["body"]):
+        return render(request, "activities/_email_preview.html", {"empty": True})
+    outcome = submit(lambda: services.email_render(actor=request.user, data=data))
+    return render(request, "activities/_email_preview.html",
+                  {"draft": outcome.result, "errors": outcome.errors})
+
+
+@login_required
+@require_POST
+def email_requeue(request, email_id: int):
+    email = selectors.outbound_email_get(user=request.user, email_id=email_id)
+    return act(request, lambda: services.email_requeue(actor=request.user, email_id=email_id),
+               success="Queued again, with the same Message-ID.", to="contact_detail",
+               contact_id=email.contact_id)
+
+
+@login_required
+def email_template_list(request):
+    listing = list_page(request, selectors.email_template_list, ("q", "owner", "cursor"))
+    return render(request, "activities/email_template_list.html", {
+        **listing.context(), "section": "settings"})
+
+
+def _template_values(request, template=None) -> dict:
+    if request.method == "POST":
+        return {k: request.POST.get(k, "") for k in ("name", "subject", "body", "version")}
+    if template is None:
+        return {"name": "", "subject": "", "body": ""}
+    return {"name": template.name, "subject": template.subject, "body": template.body,
+            "version": template.version}
+
+
+@login_required
+def email_template_create(request):
+    outcome = submit(lambda: None)
+    if request.method == "POST":
+        data = {k: request.POST.get(k, "") for k in ("name", "subject", "body")}
+        outcome = submit(lambda: services.email_template_create(actor=request.user, data=data))
+        if outcome.ok:
+            return done(request, f"Template “{outcome.result.name}” saved.",
+                        "email_template_list")
+    return render(request, "activities/email_template_form.html", {
+        "values": _template_values(request), "errors": outcome.errors, "conflict": None,
+        "title": "New email template", "names": merge_names(), "section": "settings"},
+        status=outcome.status)
+
+
+@login_required
+def email_template_edit(request, template_id: int):
+    template = selectors.email_template_get(user=request.user, template_id=template_id)
+    outcome = submit(lambda: None)
+    if request.method == "POST":
+        data = {k: request.POST.get(k, "") for k in ("name", "subject", "body")}
+        outcome = submit(lambda: services.email_template_update(
+            actor=request.user, template_id=template_id, version=posted_version(request),
+            changes=data))
+        if outcome.ok:
+            return done(request, "Saved.", "email_template_list")
+    return render(request, "activities/email_template_form.html", {
+        "values": _template_values(request, template), "errors": outcome.errors,
+        "conflict": outcome.conflict, "template": template, "title": "Edit email template",
+        "can_change": selectors.can_change_template(request.user, template),
+        "names": merge_names(), "section": "settings"}, status=outcome.status)
+
+
+@login_required
+@require_POST
+def email_template_remove(request, template_id: int):
+    services.email_template_delete(actor=request.user, template_id=template_id)
+    return done(request, "Template deleted.", "email_template_list")
+
+
+def merge_names() -> list[tuple[str, str]]:
+    """What a template may use, for the form's help."""
+    return [(name, ", ".join(attrs)) for name, attrs in merge.NAMES.items()]
+
+
+@login_required
+def outgoing_mail_settings(request):
+    """The outgoing mail server: the environment's, with the owner's overrides; and a test
+    message to yourself (sent now, not queued: it tells you whether the server works)."""
+    require(request.user, "settings.change", message="only the owner sets up outgoing mail")
+    outcome = submit(lambda: None)
+    test_result = None
+    if request.method == "POST" and request.POST.get("action") == "test":
+        test_result = _test_message(request.user)
+    elif request.method == "POST":
+        data = {k: request.POST.get(k, "") for k in ("host", "port", "username", "from_email",
+                                                      "business_name")}
+        data.update(use_tls="use_tls" in request.POST, use_ssl="use_ssl" in request.POST)
+        outcome = submit(lambda: services.outgoing_mail_update(actor=request.user, data=data))
+        if outcome.ok:
+            return done(request, "Mail settings saved.", "outgoing_mail")
+    row = selectors.outgoing_mail_row()
+    values = ({k: request.POST.get(k, "") for k in ("host", "port", "username", "from_email",
+                                                    "business_name", "use_tls", "use_ssl")}
+              if outcome.errors else {
+                  "host": row.host if row else "", "port": (row.port or "") if row else "",
+                  "username": row.username if row else "",
+                  "from_email": row.from_email if row else "",
+                  "business_name": row.business_name if row else "",
+                  "use_tls": row.use_tls if row else False,
+                  "use_ssl": row.use_ssl if row else False})
+    return render(request, "activities/outgoing_mail.html", {
+        "server": selectors.mail_server(), "values": values, "errors": outcome.errors,
+        "test_result": test_result, "section": "settings"}, status=outcome.status)
+
+
+def _test_message(user) -> tuple[bool, str]:
+    from django.core.mail import EmailMessage
+
+    server = selectors.mail_server()
+    message = EmailMessage(subject="Rapport: test message",
+                           body="Outgoing mail works: this came through "
+                                f"{server.host or server.backend}.",
+                           from_email=server.from_email, to=[user.email])
+    try:
+        connection = services.mailer()
+        sent = connection.send_messages([message])
+    except Exception as error:  # noqa: BLE001 - shown to the owner as it is
+        return False, f"Not sent: {error}"
+    return bool(sent), (f"Sent to {user.email}." if sent else "Not sent.")

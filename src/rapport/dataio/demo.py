@@ -197,6 +197,7 @@ class DemoReport:
     orders: int = 0
     interactions: int = 0
     tasks: int = 0
+    email_templates: int = 0
     events: int = 0
     login_email: str = USERS[0][0]
     password: str = DEMO_PASSWORD
@@ -245,6 +246,8 @@ def demo_load(*, seed: int = 1, if_empty: bool = False, today: dt.date | None = 
             user=users["owner"], contact_id=contact_id).company_id for contact_id in newcomers}
             - set(company_ids) - {None})
         log(f"  {report.interactions} conversations, {report.tasks} open tasks")
+        report.email_templates = _email_templates(users, start)
+        log(f"  {report.email_templates} email templates")
     from rapport.core.models import Event
 
     report.events = Event.objects.count()
@@ -751,3 +754,39 @@ def _emails(users: dict, people: list[Person], end: dt.datetime) -> tuple[int, l
         results = activity_services.mail_ingest_many(raws=raws, source="smtp", actor=owner)
     return (sum(len(result.interaction_ids) for result in results),
             [contact_id for result in results for contact_id in result.created_contact_ids])
+# --- email templates (sent from a contact's page: docs/email.md) ------------------------------
+
+EMAIL_TEMPLATES = (
+    ("Thank you for your order", "Thank you from {{ business.name | default('the bakery') }}",
+     "Hi {{ contact.first_name | default(\"there\") }},\n\n"
+     "{% if last_order %}Thank you for your order on {{ last_order.date }}: "
+     "{{ last_order.products }}. We hope it was as good as it smelled coming out of the oven."
+     "\n{% else %}Thank you for stopping by the bakery.\n{% endif %}\n"
+     "If there is anything we can bake for you, just reply to this email.\n\n"
+     "Warm regards,\n{{ user.first_name | default(\"The team\") }}\n"
+     "{{ business.name | default('') }}"),
+    ("Your pre-order is ready", "Your pre-order is ready for pick-up",
+     "Hi {{ contact.first_name | default(\"there\") }},\n\n"
+     "Good news: your pre-order is boxed and waiting for you at the counter. We keep it until "
+     "closing time today.\n"
+     "{% if contact.preferences %}\nAs you asked: {{ contact.preferences | join(\"; \") }}.\n"
+     "{% endif %}\nSee you soon,\n{{ user.first_name | default(\"The team\") }}"),
+    ("Wholesale price list", "Our price list for {{ contact.company | default('your shop') }}",
+     "Dear {{ contact.first_name | default(\"customer\") }},\n\n"
+     "As promised, here is our current wholesale price list. Standing orders placed by "
+     "Thursday are delivered from the following Monday, before 7am.\n"
+     "{% if last_order %}\nYour last order ({{ last_order.date }}, {{ last_order.total }}) "
+     "can be repeated as a standing order: just reply with the days you want it.\n{% endif %}"
+     "\nKind regards,\n{{ user.name | default(\"The wholesale team\") }}"),
+)
+
+
+def _email_templates(users: dict, start: dt.datetime) -> int:
+    with _clock(start + dt.timedelta(days=1)):
+        # The name templates sign with; the mail server stays the console (works offline).
+        activity_services.outgoing_mail_update(actor=users["owner"],
+                                               data={"business_name": BAKERY})
+        for name, subject, body in EMAIL_TEMPLATES:
+            activity_services.email_template_create(
+                actor=users["owner"], data={"name": name, "subject": subject, "body": body})
+    return len(EMAIL_TEMPLATES)

@@ -8,6 +8,11 @@ from rapport.activities.services.calendar import (
     calendar_feed_create,
     calendar_feed_revoke,
 )
+from rapport.activities.services.email_templates import (
+    email_template_create,
+    email_template_delete,
+    email_template_update,
+)
 from rapport.activities.services.inbound import (
     Ingested,
     mail_actor,
@@ -22,6 +27,17 @@ from rapport.activities.services.interactions import (
     interaction_update,
 )
 from rapport.activities.services.mailbox import mailbox_poll, mailbox_save
+from rapport.activities.services.outbound import (
+    Draft,
+    email_render,
+    email_requeue,
+    email_send,
+    mailer,
+    outbound_send,
+    recover_expired_claims,
+    send_pending_emails,
+)
+from rapport.activities.services.outgoing_mail import outgoing_mail_update
 from rapport.activities.services.reminders import (
     reminder_send,
     reminders_mark_seen,
@@ -37,6 +53,9 @@ from rapport.activities.services.tasks import (
 )
 
 __all__ = [
+    "Draft", "email_render", "email_requeue", "email_send", "email_template_create",
+    "email_template_delete", "email_template_update", "outgoing_mail_update", "mailer",
+    "outbound_send", "recover_expired_claims", "send_pending_emails",
     "Ingested", "IssuedFeed", "mail_actor", "mail_ingest", "mail_ingest_many",
     "mailbox_poll", "mailbox_save", "messages_in",
     "record_rejection", "calendar_feed_create", "calendar_feed_revoke", "interaction_delete",

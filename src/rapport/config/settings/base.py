@@ -131,14 +131,40 @@ AXES_RESET_ON_SUCCESS = True
 # Failed logins count against the address whatever its capitals.
 AXES_USERNAME_CALLABLE = "rapport.accounts.lockout.username_of"
 
-MAILERS = {
-    "default": {
-        "BACKEND": os.environ.get(
-            "RAPPORT_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-        ),
-    }
+# Outgoing mail (docs/email.md). With EMAIL_HOST set, Django's SMTP backend sends through it;
+# without, the console backend prints each message, so the demo works offline. The settings
+# page may override the server (not its password, which only the environment holds).
+RAPPORT_SMTP = {
+    "host": os.environ.get("EMAIL_HOST", ""),
+    "port": int(os.environ.get("EMAIL_PORT") or 0) or None,
+    "username": os.environ.get("EMAIL_HOST_USER", ""),
+    "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+    "use_tls": os.environ.get("EMAIL_USE_TLS", "0").lower() in ("1", "true", "yes"),
+    "use_ssl": os.environ.get("EMAIL_USE_SSL", "0").lower() in ("1", "true", "yes"),
+    "timeout": int(os.environ.get("EMAIL_TIMEOUT") or 30),
 }
-DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_FROM_EMAIL", "rapport@localhost")
+if os.environ.get("RAPPORT_EMAIL_BACKEND") or not RAPPORT_SMTP["host"]:
+    MAILERS = {
+        "default": {
+            "BACKEND": os.environ.get(
+                "RAPPORT_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+            ),
+        }
+    }
+else:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {k: v for k, v in RAPPORT_SMTP.items() if v not in ("", None)},
+        }
+    }
+DEFAULT_FROM_EMAIL = (os.environ.get("DEFAULT_FROM_EMAIL")
+                      or os.environ.get("RAPPORT_FROM_EMAIL", "rapport@localhost"))
+# The business's name, as email templates say it ({{ business.name }}).
+RAPPORT_BUSINESS_NAME = os.environ.get("RAPPORT_BUSINESS_NAME", "")
+# How long a worker's claim on an outgoing email holds (longer than EMAIL_TIMEOUT, so a slow
+# server is never taken for a dead worker).
+RAPPORT_OUTBOUND_CLAIM_SECONDS = int(os.environ.get("RAPPORT_OUTBOUND_CLAIM_SECONDS", 300))
 # How long a worker's claim on a reminder email holds before another worker may take it over
 # (longer than any send takes; a killed worker's reminders go out this much later).
 RAPPORT_REMINDER_CLAIM_SECONDS = int(os.environ.get("RAPPORT_REMINDER_CLAIM_SECONDS", 300))
