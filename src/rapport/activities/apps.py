@@ -5,4 +5,4 @@ class ActivitiesConfig(AppConfig):
     name = "rapport.activities"
     label = "activities"
     # The apps this one may use (their services, selectors, inputs and events only).
-    depends_on = ("contacts", "accounts")
+    depends_on = ("contacts", "accounts", "orders")

@@ -28,10 +28,12 @@ CALENDAR_FEED_CREATED = EventKind("calendar_feed.created", "Calendar feed addres
                                   f"{T}calendar_feed.html")
 CALENDAR_FEED_REVOKED = EventKind("calendar_feed.revoked", "Calendar feed address revoked",
                                   f"{T}calendar_feed.html")
+CALL_RECORDED = EventKind("call.recorded", "Call recording kept", f"{T}call_recorded.html")
+CALL_TRANSCRIBED = EventKind("call.transcribed", "Call transcribed", f"{T}call_transcribed.html")
 
 KINDS = [INTERACTION_LOGGED, INTERACTION_UPDATED, INTERACTION_DELETED, TASK_CREATED,
          TASK_UPDATED, TASK_COMPLETED, TASK_REOPENED, TASK_DELETED, REMINDER_EMAILED,
-         CALENDAR_FEED_CREATED, CALENDAR_FEED_REVOKED]
+         CALENDAR_FEED_CREATED, CALENDAR_FEED_REVOKED, CALL_RECORDED, CALL_TRANSCRIBED]
 
 Snapshot = dict[str, Any]
 
@@ -101,3 +103,20 @@ def calendar_feed_created(*, feed_id: int, user_id: int, prefix: str) -> NewEven
 def calendar_feed_revoked(*, feed_id: int, user_id: int, prefix: str) -> NewEvent:
     return NewEvent(kind=CALENDAR_FEED_REVOKED.name, entity_type="calendar_feed",
                     entity_id=feed_id, actor_id=user_id, before={"prefix": prefix})
+
+
+def call_recorded(*, recording_id: int, interaction_id: int, actor_id: int | None,
+                  transcribe: bool) -> NewEvent:
+    """Audit only (no contact: the call's own entry is on the timeline). With ``transcribe``,
+    the app's subscriber queues the transcription once this commits."""
+    return NewEvent(kind=CALL_RECORDED.name, entity_type="call_recording",
+                    entity_id=recording_id, actor_id=actor_id,
+                    after={"interaction_id": interaction_id, "transcribe": transcribe})
+
+
+def call_transcribed(*, interaction_id: int, contact_id: int, occurred_at: dt.datetime,
+                     shown: Snapshot) -> NewEvent:
+    """Done by the worker (no actor); dated when the call was, so it sits beside it."""
+    return NewEvent(kind=CALL_TRANSCRIBED.name, entity_type="interaction",
+                    entity_id=interaction_id, contact_id=contact_id, occurred_at=occurred_at,
+                    after=shown)

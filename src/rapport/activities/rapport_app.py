@@ -14,6 +14,7 @@ from rapport.core.registry import (
     PeriodicJob,
     RapportApp,
     SettingsEntry,
+    Subscriber,
     register,
 )
 
@@ -52,6 +53,7 @@ APP = register(RapportApp(
             Panel("topbar", "activities/_bell_slot.html", _bell, order=10)],
     landings=[Landing("my_day", "my_day.landing", order=10)],
     periodic=[PeriodicJob(tasks.send_due_reminders, dt.timedelta(minutes=1))],
+    subscribers=[Subscriber((events.CALL_RECORDED.name,), tasks.enqueue_transcriptions)],
     resources=[
         Resource("activities", "Activities", {
             "view": grant(owner="all", manager="team", sales="team", support="all",

@@ -8,6 +8,12 @@ from rapport.activities.services.calendar import (
     calendar_feed_create,
     calendar_feed_revoke,
 )
+from rapport.activities.services.calls import (
+    analyse,
+    call_transcribe,
+    call_upload,
+    transcription_unavailable,
+)
 from rapport.activities.services.interactions import (
     interaction_delete,
     interaction_log,
@@ -28,8 +34,9 @@ from rapport.activities.services.tasks import (
 )
 
 __all__ = [
-    "IssuedFeed", "calendar_feed_create", "calendar_feed_revoke", "interaction_delete",
+    "IssuedFeed", "analyse", "calendar_feed_create", "calendar_feed_revoke", "call_transcribe",
+    "call_upload", "interaction_delete",
     "interaction_log", "interaction_update", "next_due", "reminder_send", "reminders_mark_seen",
     "send_due_reminders", "task_complete", "task_create", "task_delete", "task_reopen",
-    "task_update",
+    "task_update", "transcription_unavailable",
 ]
