@@ -39,7 +39,7 @@ def margaret(sam):
 
 def _upload(page, server, margaret, recording, *, name: str) -> None:
     page.goto(f"{server}/contacts/{margaret.id}/")
-    page.locator("#log summary", has_text="Call recording").click()
+    page.locator("#log summary", has_text="Upload recording").click()
     form = page.locator("#log form", has=page.get_by_role("button",
                                                          name="Upload call recording"))
     form.locator("input[type=file]").set_input_files(str(recording))
