@@ -4,12 +4,15 @@ export UV_PYTHON ?= 3.12
 # uv runs as a module of Python 3.12, so a pyenv shim of another version never gets in the way.
 UV := python3.12 -m uv
 PYTEST_ARGS ?=
+# Optional extras to install: CI sets "--extra voice" (call transcription, docs/voice.md);
+# `make demo` runs without it unless you ask.
+UV_SYNC_ARGS ?=
 
 .PHONY: env demo test lint bench
 
 env:
 	@$(UV) --version >/dev/null 2>&1 || python3.12 -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen $(UV_SYNC_ARGS)
 
 demo: env
 	$(UV) run rapport migrate --no-input

@@ -11,7 +11,8 @@ import datetime as dt
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 
 from rapport.activities import selectors, services
 from rapport.activities.inputs import (
@@ -146,6 +147,32 @@ def list_interactions(request: HttpRequest, filters: Query[InteractionFilters]):
 def log_interaction(request: HttpRequest, payload: InteractionInput):
     """Log a call, email, meeting, note or message. ``follow_up`` also creates a task."""
     return Status(201, services.interaction_log(actor=request.user, data=payload))
+
+
+class CallOut(Schema):
+    id: int = Field(..., description="the logged call (GET /interactions/{id})")
+    contact_id: int
+    transcription: str = Field(..., description="pending (queued for the worker), done, "
+                               "unavailable (not installed or turned off) or failed")
+    note: str = Field(..., description="why it is not transcribed, when it is not")
+
+
+@router.post("/calls/transcribe", response={202: CallOut, **ERRORS})
+def transcribe_call(request: HttpRequest, recording: File[UploadedFile | None] = None,
+                    contact_id: Form[int | None] = None, phone: Form[str] = "",
+                    direction: Form[str] = "inbound", occurred_at: Form[str] = "",
+                    outcome: Form[str] = ""):
+    """Upload a call's recording (multipart): the call is logged at once with the person
+    (``contact_id``, or ``phone``: the caller's number in any format) and answers 202; a
+    worker transcribes it and fills ``transcript``, ``summary`` and ``sentiment``. Without
+    the ``voice`` extra the call is logged and ``transcription`` is ``unavailable``."""
+    data = {"contact_id": contact_id, "phone": phone, "direction": direction,
+            "occurred_at": occurred_at or None, "outcome": outcome}
+    call = services.call_upload(actor=request.user, file=recording, data=data)
+    recording_row = selectors.call_recording(interaction=call)
+    return Status(202, {"id": call.id, "contact_id": call.contact_id,
+                        "transcription": recording_row.status if recording_row else "",
+                        "note": recording_row.note if recording_row else ""})
 
 
 @router.get("/interactions/{interaction_id}", response={200: InteractionOut, **ERRORS})

@@ -28,6 +28,9 @@ CALENDAR_FEED_CREATED = EventKind("calendar_feed.created", "Calendar feed addres
                                   f"{T}calendar_feed.html")
 CALENDAR_FEED_REVOKED = EventKind("calendar_feed.revoked", "Calendar feed address revoked",
                                   f"{T}calendar_feed.html")
+CALL_RECORDED = EventKind("call.recorded", "Call recording kept", f"{T}call_recorded.html")
+CALL_TRANSCRIBED = EventKind("call.transcribed", "Call transcribed", f"{T}call_transcribed.html")
+
 EMAIL_TEMPLATE_CREATED = EventKind("email_template.created", "Email template made",
                                    f"{T}email_template.html")
 EMAIL_TEMPLATE_UPDATED = EventKind("email_template.updated", "Email template changed",
@@ -46,7 +49,8 @@ KINDS = [INTERACTION_LOGGED, INTERACTION_UPDATED, INTERACTION_DELETED, TASK_CREA
          TASK_UPDATED, TASK_COMPLETED, TASK_REOPENED, TASK_DELETED, REMINDER_EMAILED,
          CALENDAR_FEED_CREATED, CALENDAR_FEED_REVOKED, EMAIL_TEMPLATE_CREATED,
          EMAIL_TEMPLATE_UPDATED, EMAIL_TEMPLATE_DELETED, EMAIL_QUEUED, EMAIL_UNCERTAIN,
-         EMAIL_FAILED, EMAIL_REQUEUED, OUTGOING_MAIL_CHANGED]
+         EMAIL_FAILED, EMAIL_REQUEUED, OUTGOING_MAIL_CHANGED, CALL_RECORDED,
+         CALL_TRANSCRIBED]
 
 Snapshot = dict[str, Any]
 
@@ -162,3 +166,18 @@ def outgoing_mail_changed(*, settings_id: int, actor_id: int, before: Snapshot,
                           after: Snapshot) -> NewEvent:
     return NewEvent(kind=OUTGOING_MAIL_CHANGED.name, entity_type="outgoing_mail",
                     entity_id=settings_id, actor_id=actor_id, before=before, after=after)
+def call_recorded(*, recording_id: int, interaction_id: int, actor_id: int | None,
+                  transcribe: bool) -> NewEvent:
+    """Audit only (no contact: the call's own entry is on the timeline). With ``transcribe``,
+    the app's subscriber queues the transcription once this commits."""
+    return NewEvent(kind=CALL_RECORDED.name, entity_type="call_recording",
+                    entity_id=recording_id, actor_id=actor_id,
+                    after={"interaction_id": interaction_id, "transcribe": transcribe})
+
+
+def call_transcribed(*, interaction_id: int, contact_id: int, occurred_at: dt.datetime,
+                     shown: Snapshot) -> NewEvent:
+    """Done by the worker (no actor); dated when the call was, so it sits beside it."""
+    return NewEvent(kind=CALL_TRANSCRIBED.name, entity_type="interaction",
+                    entity_id=interaction_id, contact_id=contact_id, occurred_at=occurred_at,
+                    after=shown)

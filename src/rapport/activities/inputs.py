@@ -244,3 +244,22 @@ class OutgoingMailInput(Input):
         if value and info.data.get("use_tls"):
             raise ValueError("use either STARTTLS or SSL, not both")
         return value
+
+
+class CallUploadInput(Input):
+    """A recorded call to log: whose (``contact_id``, or the caller's ``phone`` in any
+    format) and how it went; the recording itself is the ``recording`` file."""
+
+    contact_id: RecordId | None = Field(None, description="the person; or give phone")
+    phone: Annotated[str, Text(40)] = Field("", description="the other side's number, in any "
+                                            "format (found among your contacts' phones)")
+    direction: Direction = Field(Direction.INBOUND, description="inbound: they called")
+    occurred_at: OptionalMoment = Field(None, description="when the call was; defaults to now")
+    outcome: _text("outcome") = ""  # type: ignore[valid-type]
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _happened(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value > timezone.now() + MAX_FUTURE:
+            raise ValueError("is in the future")
+        return value

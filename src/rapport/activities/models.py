@@ -458,3 +458,41 @@ class OutgoingMail(models.Model):
             models.CheckConstraint(condition=~(models.Q(use_tls=True) & models.Q(use_ssl=True)),
                                    name="outgoingmail_tls_or_ssl"),
         ]
+class TranscriptionStatus(models.TextChoices):
+    PENDING = "pending", "transcribing"
+    DONE = "done", "transcribed"
+    UNAVAILABLE = "unavailable", "not transcribed"
+    FAILED = "failed", "transcription failed"
+
+
+class CallRecording(models.Model):
+    """The audio of a logged call and the state of its transcription.
+
+    The bytes are kept in the database (as an import's file is), so a worker on any machine
+    can read them; the call's ``recording_ref`` names this row (``recording:<id>``). What the
+    transcript mentions is kept here: ``mentions`` = ``{"dates": [{"said", "date"}],
+    "products": [{"id", "name"}], "preferences": [text]}``.
+    """
+
+    interaction = models.OneToOneField(Interaction, on_delete=models.CASCADE,
+                                       related_name="recording")
+    content = models.BinaryField()
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    size = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=16, default=TranscriptionStatus.PENDING,
+                              choices=TranscriptionStatus.choices)
+    # Why it was not transcribed (not installed, failed), as shown to people.
+    note = models.CharField(max_length=500, blank=True, default="")
+    language = models.CharField(max_length=16, blank=True, default="")
+    mentions = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    transcribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=TranscriptionStatus.values),
+                                   name="callrecording_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"recording of {self.interaction_id}"

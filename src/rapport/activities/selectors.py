@@ -20,6 +20,7 @@ from rapport.activities.models import (
     INTERACTION_TYPES,
     SEND_STATUSES,
     CalendarFeed,
+    CallRecording,
     EmailTemplate,
     Interaction,
     InteractionType,
@@ -146,6 +147,11 @@ def interaction_get(*, user: Any, interaction_id: int) -> Interaction:
     if interaction is None:
         raise NotFound(f"no interaction with id {interaction_id}")
     return interaction
+
+
+def call_recording(*, interaction: Interaction) -> CallRecording | None:
+    """The recording of a call (without its bytes) and its transcription's state, if any."""
+    return CallRecording.objects.defer("content").filter(interaction_id=interaction.id).first()
 
 
 def company_interactions(*, user: Any, company_id: int, limit: int = 10) -> list[Interaction]:

@@ -23,6 +23,9 @@ def send_due_reminders() -> int:
 def poll_mailbox() -> int:
     """Capture what came to the IMAP mailbox since the last poll (if one is set)."""
     return len(services.mailbox_poll())
+
+
+@task
 def send_pending_emails() -> int:
     """Send queued emails to customers (each at most once: see services.outbound)."""
     return services.send_pending_emails()
@@ -36,3 +39,16 @@ def send_soon(rows: Sequence[Any]) -> None:
     except Exception:  # noqa: BLE001 - the periodic sweep is the fallback
         logger.warning("could not enqueue the email sweep; the scheduler's will send it",
                        exc_info=True)
+
+
+@task
+def transcribe_call(recording_id: int) -> str:
+    """Transcribe one uploaded call and fill in what it says (see services.calls)."""
+    return services.call_transcribe(recording_id=recording_id)
+
+
+def enqueue_transcriptions(rows: Sequence[Any]) -> None:
+    """Subscriber of ``call.recorded``: queue the transcription once the upload commits."""
+    for row in rows:
+        if (row.after or {}).get("transcribe"):
+            transcribe_call.enqueue(recording_id=row.entity_id)

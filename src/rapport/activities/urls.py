@@ -20,6 +20,7 @@ urlpatterns = [
          name="interaction_quick_log"),
     path("contacts/<int:contact_id>/interactions/new/", views.interaction_create,
          name="interaction_create"),
+    path("contacts/<int:contact_id>/calls/upload/", views.call_upload, name="call_upload"),
     path("tasks/", views.task_list, name="task_list"),
     path("tasks/new/", views.task_create, name="task_create"),
     path("tasks/<int:task_id>/edit/", views.task_edit, name="task_edit"),

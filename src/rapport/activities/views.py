@@ -91,7 +91,10 @@ def interaction_detail(request, interaction_id: int):
         "i": interaction, "headline": selectors.headline(interaction),
         "can_change": selectors.can_change_interaction(request.user, interaction),
         "tasks": selectors.interaction_tasks(user=request.user, interaction=interaction),
-        "mail": selectors.mail_details(interaction=interaction), "section": "activities"})
+        "mail": selectors.mail_details(interaction=interaction),
+        "recording": selectors.call_recording(interaction=interaction)
+        if interaction.type == InteractionType.CALL else None,
+        "section": "activities"})
 
 
 @login_required
@@ -156,6 +159,35 @@ def interaction_create(request, contact_id: int):
     return render(request, "activities/interaction_form.html", _interaction_form(
         request, values, outcome, contact=contact, title=f"Log a conversation with "
                                                          f"{contact.full_name}"),
+        status=outcome.status)
+
+
+def _uploaded_message(interaction) -> str:
+    recording = selectors.call_recording(interaction=interaction)
+    if recording is not None and recording.note:
+        return f"Call logged with its recording. Not transcribed: {recording.note}."
+    return "Call logged with its recording; its transcript will appear here in a minute."
+
+
+@login_required
+def call_upload(request, contact_id: int):
+    """Upload a call's recording: the call is logged at once, a worker transcribes it."""
+    contact = contact_get(user=request.user, contact_id=contact_id)
+    outcome = submit(lambda: None)
+    values = {"direction": "inbound"}
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in ("direction", "outcome",
+                                                                "occurred_at")}
+        outcome = submit(lambda: services.call_upload(
+            actor=request.user, file=request.FILES.get("recording"),
+            data={"contact_id": contact_id, **{k: v for k, v in values.items() if v}}))
+        if outcome.ok:
+            return done(request, _uploaded_message(outcome.result), "interaction_detail",
+                        interaction_id=outcome.result.id)
+    return render(request, "activities/call_upload.html", {
+        "contact": contact, "values": values, "errors": outcome.errors,
+        "directions": Direction.choices[1:], "unavailable": services.transcription_unavailable(),
+        "section": "activities", "title": f"Upload a call with {contact.full_name}"},
         status=outcome.status)
 
 

@@ -23,7 +23,7 @@ from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Event
 from rapport.core.pagination import Page, keyset, merged_page, page_limit, page_of
 from rapport.core.permissions import visible_owners
-from rapport.core.validation import CONTROL_CHARACTERS
+from rapport.core.validation import CONTROL_CHARACTERS, phone_value
 
 # sort key -> (fields in order, descending?)
 CONTACT_SORTS: dict[str, tuple[tuple[str, ...], bool]] = {
@@ -210,6 +210,27 @@ def contact_get(*, user, contact_id: int) -> Contact:
         raise NotFound(f"no contact with id {contact_id}")
     attach_shown_companies(user, [contact])
     return contact
+
+
+def contacts_with_phone(*, user, phone: str, limit: int = 10) -> list[Contact]:
+    """The people this user may see whose phones include ``phone``, typed in any format
+    ("+44 20 7946 0018", "020 7946 0018" in the default region, "0044…"); ValueError when it
+    is not a phone number. Stored phones are E.164, and their digits are in ``search_text``."""
+    wanted = phone_value(phone)
+    candidates = visible_contacts(user).filter(search_text__contains=wanted.lstrip("+"))
+    found = []
+    for contact in candidates.order_by("id")[:200]:
+        for stored in contact.phones:
+            try:
+                same = phone_value(stored) == wanted
+            except ValueError:
+                same = False
+            if same:
+                found.append(contact)
+                break
+        if len(found) >= limit:
+            break
+    return found
 
 
 def contact_timeline(*, user, contact_id: int | None = None, contact: Contact | None = None,

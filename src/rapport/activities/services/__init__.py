@@ -8,6 +8,12 @@ from rapport.activities.services.calendar import (
     calendar_feed_create,
     calendar_feed_revoke,
 )
+from rapport.activities.services.calls import (
+    analyse,
+    call_transcribe,
+    call_upload,
+    transcription_unavailable,
+)
 from rapport.activities.services.email_templates import (
     email_template_create,
     email_template_delete,
@@ -53,6 +59,7 @@ from rapport.activities.services.tasks import (
 )
 
 __all__ = [
+    "analyse", "call_transcribe", "call_upload",
     "Draft", "email_render", "email_requeue", "email_send", "email_template_create",
     "email_template_delete", "email_template_update", "outgoing_mail_update", "mailer",
     "outbound_send", "recover_expired_claims", "send_pending_emails",
@@ -61,5 +68,5 @@ __all__ = [
     "record_rejection", "calendar_feed_create", "calendar_feed_revoke", "interaction_delete",
     "interaction_log", "interaction_update", "next_due", "reminder_send", "reminders_mark_seen",
     "send_due_reminders", "task_complete", "task_create", "task_delete", "task_reopen",
-    "task_update",
+    "task_update", "transcription_unavailable",
 ]

