@@ -10,8 +10,9 @@ APP = register(RapportApp(
     label="sales",
     api_router=router,
     urlpatterns=urls.urlpatterns,
-    nav=[NavEntry("Leads", "lead_list", "leads", order=12, permission="leads.view"),
-         NavEntry("Deals", "deal_list", "deals", order=14, permission="deals.view")],
+    # Shown to everyone: each list holds only what its reader may see.
+    nav=[NavEntry("Leads", "lead_list", "leads", order=12),
+         NavEntry("Deals", "deal_list", "deals", order=14)],
     settings=[
         SettingsEntry("Web forms", "web_form_settings",
                       "lead capture forms for your website: pick fields, copy the snippet",
