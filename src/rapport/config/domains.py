@@ -10,6 +10,7 @@ RAPPORT_APPS = [
     "rapport.contacts",
     "rapport.orders",
     "rapport.activities",
+    "rapport.sales",
     "rapport.dataio",
     "rapport.web",
 ]
