@@ -15,7 +15,24 @@ import pytest
 # itself (creating data, checking results) would otherwise be refused as "async unsafe".
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+from django.conf import settings as django_settings
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
+
 from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, make_user
+
+# On SQLite the live server shares the test's one in-memory connection; its usual threaded
+# server would use it from several request threads at once ("bad parameter or other API
+# misuse" when a page and its htmx requests overlap). One request at a time there.
+class _OneRequestAtATime(WSGIServer):
+    """Serves in the live server's own thread, which already uses the shared connection."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+if django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    LiveServerThread.server_class = _OneRequestAtATime
 
 
 def pytest_collection_modifyitems(config, items):
