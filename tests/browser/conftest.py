@@ -21,6 +21,7 @@ from django.test.testcases import LiveServerThread
 
 from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, make_user
 
+
 # On SQLite the live server shares the test's one in-memory connection; its usual threaded
 # server would use it from several request threads at once ("bad parameter or other API
 # misuse" when a page and its htmx requests overlap). One request at a time there.
