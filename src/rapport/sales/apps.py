@@ -6,4 +6,4 @@ class SalesConfig(AppConfig):
     label = "sales"
     # The apps this one may use (their services, selectors, inputs and events only): people
     # and companies a lead becomes, the users leads are handed to, the free-mail list.
-    depends_on = ("accounts", "contacts", "activities")
+    depends_on = ("accounts", "contacts", "orders", "activities")

@@ -29,7 +29,14 @@ class Grade(models.TextChoices):
     D = "D"
 
 
+class OptIn(models.TextChoices):
+    NONE = "", "not asked"
+    PENDING = "pending", "waiting for confirmation"
+    CONFIRMED = "confirmed", "confirmed"
+
+
 LEAD_STATUSES = tuple(LeadStatus.values)
+OPT_IN_STATES = tuple(OptIn.values)
 OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED)
 GRADES = tuple(Grade.values)
 
@@ -78,6 +85,21 @@ class Lead(EditableModel):
     converted_contact_id = models.BigIntegerField(null=True, blank=True)
     converted_company_id = models.BigIntegerField(null=True, blank=True)
     converted_deal_id = models.BigIntegerField(null=True, blank=True)
+    # What the lead asked about: matched by assignment rules with product lines (skills).
+    product_interest = models.CharField(max_length=100, blank=True, default="")
+    # The model's conversion probability (0–1) beside the rule points, once the business has
+    # enough won and lost leads to train one; its strongest factors, in plain words.
+    ml_probability = models.FloatField(null=True, blank=True)
+    ml_factors = models.JSONField(default=list, blank=True)
+    ml_scored_at = models.DateTimeField(null=True, blank=True)
+    # First response: a lead nobody touched by ``respond_by`` goes to someone else.
+    respond_by = models.DateTimeField(null=True, blank=True)
+    first_touched_at = models.DateTimeField(null=True, blank=True)
+    reassignments = models.PositiveSmallIntegerField(default=0)
+    # Double opt-in: "pending" until the person clicks the link mailed to them.
+    opt_in = models.CharField(max_length=16, choices=OptIn.choices, blank=True, default="")
+    opt_in_token = models.CharField(max_length=64, blank=True, default="")
+    opt_in_confirmed_at = models.DateTimeField(null=True, blank=True)
 
     policy = OwnedBy("leads")
     objects = RestrictedQuerySet.as_manager()
@@ -90,6 +112,11 @@ class Lead(EditableModel):
             models.Index(fields=["phone"], name="lead_phone_idx",
                          condition=~Q(phone="")),
             deleted_index("lead_deleted_idx"),
+            # The first-response sweep: open leads with a deadline nobody has met yet.
+            models.Index(fields=["respond_by"], name="lead_respond_by_idx",
+                         condition=Q(respond_by__isnull=False, first_touched_at__isnull=True)),
+            models.Index(fields=["opt_in_token"], name="lead_opt_in_token_idx",
+                         condition=~Q(opt_in_token="")),
         ]
         constraints = [
             # One lead per address: a repeat submission updates it (and a race loses cleanly).
@@ -98,6 +125,12 @@ class Lead(EditableModel):
             models.CheckConstraint(condition=Q(status__in=LEAD_STATUSES),
                                    name="lead_status_valid"),
             models.CheckConstraint(condition=Q(grade__in=GRADES), name="lead_grade_valid"),
+            models.CheckConstraint(condition=Q(opt_in__in=OPT_IN_STATES),
+                                   name="lead_opt_in_valid"),
+            models.CheckConstraint(
+                condition=Q(ml_probability__isnull=True)
+                | (Q(ml_probability__gte=0) & Q(ml_probability__lte=1)),
+                name="lead_ml_probability_range"),
         ]
 
     def __str__(self) -> str:
@@ -172,7 +205,14 @@ class AssignmentRule(models.Model):
     postcode_prefixes = models.JSONField(default=list, blank=True)  # ["11", "12"]
     industries = models.JSONField(default=list, blank=True)  # lower-cased
     company_sizes = models.JSONField(default=list, blank=True)  # CompanySize values
+    # A lead's product interest must be one of these (a skill: the reps who know the line).
+    product_lines = models.JSONField(default=list, blank=True)
+    # The territory's own rules match the lead and its members share it out.
+    territory = models.ForeignKey("Territory", null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="+")
     method = models.CharField(max_length=16, choices=AssignmentMethod.choices)
+    # Untouched this many minutes after assignment → handed on and the manager told.
+    first_response_minutes = models.PositiveIntegerField(null=True, blank=True)
     team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE,
                              related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
@@ -186,7 +226,8 @@ class AssignmentRule(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(Q(method="user", user__isnull=False)
-                           | (~Q(method="user") & Q(team__isnull=False))),
+                           | (~Q(method="user") & (Q(team__isnull=False)
+                                                   | Q(territory__isnull=False)))),
                 name="assignmentrule_target"),
         ]
 
@@ -238,6 +279,8 @@ class WebForm(models.Model):
     required = models.JSONField(default=list)
     source = models.CharField(max_length=50, default="web form")
     redirect_url = models.CharField(max_length=500, blank=True, default="")
+    # Mail the person a confirmation link; the lead is assigned once they click it.
+    double_opt_in = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
@@ -294,6 +337,16 @@ class Deal(EditableModel):
                                 on_delete=models.PROTECT, related_name="+")
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+")
+    territory = models.ForeignKey("Territory", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", db_index=False)
+    next_step = models.CharField(max_length=200, blank=True, default="")
+    stage_entered_at = models.DateTimeField(null=True, blank=True)
+    # Set when the deal reaches a won or lost stage, cleared if it is reopened.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    lost_reason = models.CharField(max_length=200, blank=True, default="")
+    # The learned chance of winning (0–1), once enough deals have closed to train on; the
+    # stage's probability stands in until then.
+    win_probability = models.FloatField(null=True, blank=True)
 
     policy = OwnedBy("deals")
     objects = RestrictedQuerySet.as_manager()
@@ -303,10 +356,229 @@ class Deal(EditableModel):
             models.Index(fields=["-created_at", "-id"], name="deal_recent_idx"),
             models.Index(fields=["owner", "-created_at", "-id"], name="deal_owner_idx"),
             deleted_index("deal_deleted_idx"),
+            # A kanban column, a page at a time: newest in the stage first.
+            models.Index(fields=["stage", "-stage_entered_at", "-id"], name="deal_column_idx",
+                         condition=Q(deleted_at__isnull=True)),
+            models.Index(fields=["owner", "stage", "-stage_entered_at", "-id"],
+                         name="deal_owner_column_idx", condition=Q(deleted_at__isnull=True)),
+            models.Index(fields=["territory", "stage"], name="deal_territory_idx",
+                         condition=Q(territory__isnull=False)),
+            models.Index(fields=["closed_at"], name="deal_closed_idx",
+                         condition=Q(closed_at__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="deal_amount_nonneg"),
+            models.CheckConstraint(
+                condition=Q(win_probability__isnull=True)
+                | (Q(win_probability__gte=0) & Q(win_probability__lte=1)),
+                name="deal_win_probability_range"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class DealLine(models.Model):
+    """A product from the catalogue on a deal (or a free-text line)."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("orders.Product", null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    description = models.CharField(max_length=200, blank=True, default="")
+    quantity = models.DecimalField(max_digits=12, decimal_places=3, default=1)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["deal", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="dealline_quantity_pos"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="dealline_price_nonneg"),
+        ]
+
+
+class StageChange(models.Model):
+    """A deal's move from one stage to another: its stage history and time in stage."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    changed_at = models.DateTimeField()
+    # How long the deal sat in ``from_stage`` before this move.
+    seconds_in_stage = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["deal", "changed_at", "id"], name="stagechange_deal_idx")]
+
+
+class Territory(models.Model):
+    """A patch of the market: its rules say which leads and deals fall in it (the first
+    territory by ``position`` wins where two overlap); its members work it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    position = models.PositiveIntegerField()
+    countries = models.JSONField(default=list, blank=True)  # ["SE", "NO"]
+    regions = models.JSONField(default=list, blank=True)  # free text, lower-cased
+    postcode_prefixes = models.JSONField(default=list, blank=True)
+    industries = models.JSONField(default=list, blank=True)  # lower-cased
+    company_sizes = models.JSONField(default=list, blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GoalPeriod(models.TextChoices):
+    MONTH = "month", "month"
+    QUARTER = "quarter", "quarter"
+
+
+class Goal(models.Model):
+    """Revenue to win in a month or quarter, for a rep, a team, a territory or (none set)
+    the whole business."""
+
+    period = models.CharField(max_length=8, choices=GoalPeriod.choices)
+    starts_on = models.DateField()  # the first day of the month or quarter
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    territory = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="goals")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_on", "id"]
+        indexes = [models.Index(fields=["starts_on", "period"], name="goal_period_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="goal_amount_nonneg"),
+            models.CheckConstraint(condition=Q(period__in=("month", "quarter")),
+                                   name="goal_period_valid"),
+            # At most one of rep, team, territory.
+            models.CheckConstraint(
+                condition=(Q(user__isnull=True, team__isnull=True)
+                           | Q(user__isnull=True, territory__isnull=True)
+                           | Q(team__isnull=True, territory__isnull=True)),
+                name="goal_one_target"),
+        ]
+
+
+class Sequence(models.Model):
+    """A nurturing sequence: emails and tasks spaced by days, stopped by a reply, a meeting
+    or conversion."""
+
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+    stop_on_reply = models.BooleanField(default=True)
+    stop_on_meeting = models.BooleanField(default=True)
+    stop_on_convert = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StepKind(models.TextChoices):
+    EMAIL = "email", "send an email"
+    TASK = "task", "create a task"
+
+
+class SequenceStep(models.Model):
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    wait_days = models.PositiveSmallIntegerField(default=0)  # after the step before
+    kind = models.CharField(max_length=8, choices=StepKind.choices)
+    template = models.ForeignKey("activities.EmailTemplate", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+")
+    task_title = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["sequence", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["sequence", "position"], name="seqstep_position"),
+            models.CheckConstraint(
+                condition=(Q(kind="email", template__isnull=False)
+                           | (Q(kind="task") & ~Q(task_title=""))),
+                name="seqstep_has_content"),
+        ]
+
+
+class EnrollmentStatus(models.TextChoices):
+    ACTIVE = "active", "active"
+    COMPLETED = "completed", "completed"
+    STOPPED = "stopped", "stopped"
+
+
+class Enrollment(models.Model):
+    """A lead going through a sequence; ``next_step``/``next_run_at`` say what the worker does
+    next and when."""
+
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="enrollments")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="enrollments")
+    status = models.CharField(max_length=10, choices=EnrollmentStatus.choices,
+                              default=EnrollmentStatus.ACTIVE)
+    next_position = models.PositiveSmallIntegerField(default=1)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=200, blank=True, default="")
+    enrolled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["next_run_at"], name="enrollment_due_idx",
+                                condition=Q(status="active"))]
+        constraints = [
+            models.UniqueConstraint(fields=["sequence", "lead"], name="enrollment_once_active",
+                                    condition=Q(status="active")),
+        ]
+
+
+class StepRun(models.Model):
+    """One step done for one enrollment: unique, so a step is never done twice."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="runs")
+    step = models.ForeignKey(SequenceStep, on_delete=models.CASCADE, related_name="+")
+    outbound_email_id = models.BigIntegerField(null=True, blank=True)
+    task_id = models.BigIntegerField(null=True, blank=True)
+    ran_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["enrollment", "step"],
+                                               name="steprun_once")]
+
+
+class ModelKind(models.TextChoices):
+    LEAD_SCORE = "lead_score", "lead conversion"
+    DEAL_WIN = "deal_win", "deal win"
+
+
+class TrainedModel(models.Model):
+    """A model the scheduler trained on the business's own outcomes, with its quality; the
+    newest ``ready`` one of a kind scores. ``message`` says why none could be trained."""
+
+    kind = models.CharField(max_length=16, choices=ModelKind.choices)
+    ready = models.BooleanField(default=False)
+    message = models.CharField(max_length=500, blank=True, default="")
+    rows = models.PositiveIntegerField(default=0)
+    positives = models.PositiveIntegerField(default=0)
+    roc_auc = models.FloatField(null=True, blank=True)
+    calibration = models.JSONField(default=dict, blank=True)  # ECE, Brier, reliability bins
+    artifact = models.BinaryField(null=True, blank=True)  # joblib bytes of the fitted model
+    trained_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "-trained_at"], name="trainedmodel_kind_idx")]

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from rapport.contacts.selectors import company_get, contact_get
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -82,7 +83,8 @@ def deal_create(*, actor: Any, data: DealInput | Mapping[str, Any]) -> Deal:
     deal = Deal.objects.create(
         name=entry.name, amount=entry.amount, currency=entry.currency or DEFAULT_CURRENCY,
         expected_close=entry.expected_close, owner_id=owner_id, pipeline=pipeline, stage=stage,
-        contact_id=contact_id, company_id=company_id, lead_id=entry.lead_id)
+        contact_id=contact_id, company_id=company_id, lead_id=entry.lead_id,
+        stage_entered_at=timezone.now())
     record_events([events.deal_created(deal_id=deal.id, actor_id=actor.id,
                                        contact_id=contact_id, shown=deal_shown(deal))])
     return deal
