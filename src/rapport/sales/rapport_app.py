@@ -11,8 +11,8 @@ APP = register(RapportApp(
     api_router=router,
     urlpatterns=urls.urlpatterns,
     # Shown to everyone: each list holds only what its reader may see.
-    nav=[NavEntry("Leads", "lead_list", "leads", order=12),
-         NavEntry("Deals", "deal_list", "deals", order=14)],
+    nav=[NavEntry("Leads", "lead_list", "leads", order=26, group="Sales"),
+         NavEntry("Deals", "deal_list", "deals", order=27, group="Sales")],
     settings=[
         SettingsEntry("Web forms", "web_form_settings",
                       "lead capture forms for your website: pick fields, copy the snippet",
