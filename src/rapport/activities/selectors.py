@@ -472,7 +472,7 @@ def outbound_email_states(*, email_ids: list[int] | set[int]) -> dict[int, dict[
     ``email_queue_to_address``, which has checked who may see them)."""
     rows = OutboundEmail.objects.filter(id__in=list(email_ids)).values(
         "id", "status", "subject", "to_address", "sent_at", "last_error")
-    return {row["id"]: row for row in rows}
+    return {row["id"]: dict(row) for row in rows}
 
 
 def interactions_with_addresses(*, interaction_ids: list[int] | set[int]

@@ -283,4 +283,4 @@ def unenrol_lead(request: HttpRequest, lead_id: int, payload: EnrolInput):
 @router.get("/leads/{int:lead_id}/enrollments", response={200: list[EnrollmentOut], **ERRORS})
 def list_enrollments(request: HttpRequest, lead_id: int):
     lead = selectors.lead_get(user=request.user, lead_id=lead_id)
-    return selectors.lead_enrollments(lead_id=lead.id)
+    return [shown.enrollment for shown in selectors.lead_enrollments(lead_id=lead.id)]

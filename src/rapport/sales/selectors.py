@@ -7,6 +7,7 @@ role changes them (``settings.change``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case, Count, Q, QuerySet, When
@@ -325,10 +326,26 @@ def sequence_choices(*, user: Any) -> list[Sequence]:
     return list(visible_sequences(user).filter(active=True).order_by("name", "id")[:200])
 
 
-def lead_enrollments(*, lead_id: int, limit: int = 20) -> list[Enrollment]:
+@dataclass(frozen=True)
+class RunShown:
+    run: StepRun
+    position: int | None
+    email: dict[str, Any] | None  # where the step's email is on its way out
+
+
+@dataclass(frozen=True)
+class EnrollmentShown:
+    """An enrollment as the lead page shows it: its sequence's steps, the next, the runs."""
+
+    enrollment: Enrollment
+    steps: list[SequenceStep]
+    next_step: SequenceStep | None
+    runs: list[RunShown]
+
+
+def lead_enrollments(*, lead_id: int, limit: int = 20) -> list[EnrollmentShown]:
     """The lead's enrollments, active first then newest (load the lead first: that is the
-    check), each with ``steps`` (its sequence's, in order), ``next_step`` and ``done_runs`` (each
-    with the state of its email, when it sent one)."""
+    check)."""
     rows = list(Enrollment.objects.filter(lead_id=lead_id).select_related("sequence")
                 .order_by(Case(When(status="active", then=0), default=1), "-id")[:limit])
     steps: dict[int, list[SequenceStep]] = {}
@@ -340,15 +357,14 @@ def lead_enrollments(*, lead_id: int, limit: int = 20) -> list[Enrollment]:
         runs.setdefault(run.enrollment_id, []).append(run)
     states = outbound_email_states(email_ids={r.outbound_email_id for rs in runs.values()
                                               for r in rs if r.outbound_email_id})
-    positions: dict[int, int] = {}
+    out = []
     for enrollment in rows:
         mine = steps.get(enrollment.sequence_id, [])
         positions = {s.id: s.position for s in mine}
-        enrollment.steps = mine
-        enrollment.next_step = next((s for s in mine if s.position == enrollment.next_position),
-                                    None) if enrollment.status == "active" else None
-        enrollment.done_runs = runs.get(enrollment.id, [])
-        for run in enrollment.done_runs:
-            run.position = positions.get(run.step_id)
-            run.email = states.get(run.outbound_email_id) if run.outbound_email_id else None
-    return rows
+        upcoming = next((s for s in mine if s.position == enrollment.next_position), None) \
+            if enrollment.status == "active" else None
+        out.append(EnrollmentShown(enrollment=enrollment, steps=mine, next_step=upcoming, runs=[
+            RunShown(run=run, position=positions.get(run.step_id),
+                     email=states.get(run.outbound_email_id or 0))
+            for run in runs.get(enrollment.id, [])]))
+    return out

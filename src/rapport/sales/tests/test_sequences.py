@@ -122,7 +122,7 @@ def test_three_steps_run_over_the_days_sending_real_email_and_making_the_task(
     assert kinds.count("email.sent") == 2
     assert "sequence.enrolled" in kinds and "sequence.completed" in kinds
     shown = selectors.lead_enrollments(lead_id=anna.id)[0]
-    assert [run.email["status"] if run.email else None for run in shown.done_runs] == [
+    assert [run.email["status"] if run.email else None for run in shown.runs] == [
         "sent", None, "sent"]
 
 
@@ -130,10 +130,10 @@ def test_a_reply_stops_the_sequence_before_the_next_step(
         sales_a, owner, anna, three_steps, django_capture_on_commit_callbacks):
     enrollment = _enrol(sales_a, anna, three_steps)
     assert services.sequences_run_due(now=days(0)) == 1
-    raw = ("From: Anna Lind <Anna@Lind-Cafe.se>\r\nTo: sam@bakery.example.com\r\n"
-           "Subject: Re: Welcome, Anna\r\nMessage-ID: <r1@lind-cafe.se>\r\n"
-           "Date: Mon, 02 Mar 2026 12:00:00 +0000\r\n"
-           "Content-Type: text/plain; charset=utf-8\r\n\r\nYes please, call me.").encode()
+    raw = (b"From: Anna Lind <Anna@Lind-Cafe.se>\r\nTo: sam@bakery.example.com\r\n"
+           b"Subject: Re: Welcome, Anna\r\nMessage-ID: <r1@lind-cafe.se>\r\n"
+           b"Date: Mon, 02 Mar 2026 12:00:00 +0000\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nYes please, call me.")
     with django_capture_on_commit_callbacks(execute=True):
         assert activities.mail_ingest(raw=raw, actor=owner).status == "stored"
     enrollment.refresh_from_db()
