@@ -352,6 +352,8 @@ def sequence_edit(request, sequence_id: int | None = None):
         rows = [{k: "" if v is None else str(v) for k, v in step.items()}
                 for step in values["steps"]]
         errors = {}
+    while rows and not any(rows[-1].values()):
+        rows.pop()  # trailing empty rows: the blank ones below stand for them
     rows = [*rows, *({name: "" for name in STEP_FIELDS} for _ in range(BLANK_STEP_ROWS))]
     for i, row in enumerate(rows):
         row["errors"] = {name: errors[f"step-{i}-{name}"] for name in STEP_FIELDS
