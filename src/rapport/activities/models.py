@@ -387,8 +387,11 @@ class OutboundEmail(TimestampedModel):
     and becomes ``uncertain`` instead of being sent a second time.
     """
 
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE,
-                                related_name="+", db_index=False)
+    # None for an email to someone who is not a contact yet (a sales lead in a nurturing
+    # sequence): ``reference`` then says whose it is, and no conversation is logged.
+    contact = models.ForeignKey("contacts.Contact", null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="+", db_index=False)
+    reference = models.CharField(max_length=100, blank=True, default="")  # "lead:42"
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                on_delete=models.SET_NULL, related_name="+", db_index=False)
     template = models.ForeignKey(EmailTemplate, null=True, blank=True,

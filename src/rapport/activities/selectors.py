@@ -461,7 +461,35 @@ def can_change_template(user: Any, template: EmailTemplate) -> bool:
 
 
 def visible_emails(user: Any) -> QuerySet[OutboundEmail]:
-    return OutboundEmail.objects.restrict(user, "view").filter(contact__deleted_at__isnull=True)
+    """Emails to people (those to an address alone, a lead's, are shown by whoever queued
+    them: ``outbound_email_states``)."""
+    return OutboundEmail.objects.restrict(user, "view").filter(
+        contact__isnull=False, contact__deleted_at__isnull=True)
+
+
+def outbound_email_states(*, email_ids: list[int] | set[int]) -> dict[int, dict[str, Any]]:
+    """Where these emails are on their way out, by id (for the app that queued them with
+    ``email_queue_to_address``, which has checked who may see them)."""
+    rows = OutboundEmail.objects.filter(id__in=list(email_ids)).values(
+        "id", "status", "subject", "to_address", "sent_at", "last_error")
+    return {row["id"]: dict(row) for row in rows}
+
+
+def interactions_with_addresses(*, interaction_ids: list[int] | set[int]
+                                ) -> list[dict[str, Any]]:
+    """Who these conversations were with, for event subscribers (no user: they act for the
+    business): type, direction, the sender's address and every address of the person."""
+    rows = (Interaction.objects.filter(id__in=list(interaction_ids), deleted_at__isnull=True)
+            .select_related("contact").order_by("id"))
+    out = []
+    for row in rows:
+        addresses = {str(a).lower() for a in [row.contact.primary_email,
+                                                *(row.contact.emails or [])] if a}
+        out.append({"id": row.id, "type": row.type, "direction": row.direction,
+                    "from_address": row.from_address.lower(), "contact_id": row.contact_id,
+                    "contact_addresses": sorted(addresses), "subject": row.subject,
+                    "occurred_at": row.occurred_at})
+    return out
 
 
 def outbound_email_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:

@@ -17,7 +17,14 @@ from ninja import Field, Query, Router, Schema, Status
 from rapport.core.api_schemas import ERRORS, WRITE_ERRORS
 from rapport.core.inputs import Text
 from rapport.sales import selectors, services
-from rapport.sales.inputs import ConvertInput, LeadChanges, LeadInput
+from rapport.sales.inputs import (
+    ConvertInput,
+    EnrolInput,
+    LeadChanges,
+    LeadInput,
+    SequenceChanges,
+    SequenceInput,
+)
 
 router = Router(tags=["sales"])
 
@@ -171,3 +178,109 @@ def list_deals(request: HttpRequest, filters: Query[DealFilters]):
 @router.get("/deals/{int:deal_id}", response={200: DealOut, **ERRORS})
 def get_deal(request: HttpRequest, deal_id: int):
     return selectors.deal_get(user=request.user, deal_id=deal_id)
+
+
+# --- sequences (nurturing) ---------------------------------------------------------------------
+
+class SequenceStepOut(Schema):
+    position: int
+    kind: str
+    wait_days: int
+    template_id: int | None
+    task_title: str
+
+
+class SequenceOut(Schema):
+    id: int
+    name: str
+    active: bool
+    stop_on_reply: bool
+    stop_on_meeting: bool
+    stop_on_convert: bool
+    auto_enrol: bool
+    auto_source: str
+    auto_web_form_id: int | None
+    auto_grades: list[str]
+    steps: list[SequenceStepOut]
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_auto_grades(obj: Any) -> list[str]:
+        return list(obj.auto_grades)
+
+    @staticmethod
+    def resolve_steps(obj: Any) -> list[Any]:
+        return sorted(obj.steps.all(), key=lambda step: step.position)
+
+
+class SequencePage(Schema):
+    items: list[SequenceOut]
+    next_cursor: str | None
+
+
+class SequenceFilters(Schema):
+    active: Annotated[str, Text(5)] | None = Field(None, description="true or false")
+    q: Annotated[str, Text(100)] | None = None
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+class EnrollmentOut(Schema):
+    id: int
+    sequence_id: int
+    lead_id: int
+    status: str
+    next_position: int | None
+    next_run_at: dt.datetime | None
+    stop_reason: str
+    enrolled_at: dt.datetime
+    ended_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_next_position(obj: Any) -> int | None:
+        return obj.next_position if obj.status == "active" else None
+
+
+@router.get("/sequences", response={200: SequencePage, **ERRORS})
+def list_sequences(request: HttpRequest, filters: Query[SequenceFilters]):
+    page = selectors.sequence_list(user=request.user, params=filters.model_dump())
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post("/sequences", response={201: SequenceOut, **ERRORS})
+def create_sequence(request: HttpRequest, payload: SequenceInput):
+    sequence = services.sequence_create(actor=request.user, data=payload)
+    return Status(201, selectors.sequence_get(user=request.user, sequence_id=sequence.id))
+
+
+@router.get("/sequences/{int:sequence_id}", response={200: SequenceOut, **ERRORS})
+def get_sequence(request: HttpRequest, sequence_id: int):
+    return selectors.sequence_get(user=request.user, sequence_id=sequence_id)
+
+
+@router.patch("/sequences/{int:sequence_id}", response={200: SequenceOut, **ERRORS})
+def update_sequence(request: HttpRequest, sequence_id: int, payload: SequenceChanges):
+    services.sequence_update(actor=request.user, sequence_id=sequence_id, changes=payload)
+    return selectors.sequence_get(user=request.user, sequence_id=sequence_id)
+
+
+@router.delete("/sequences/{int:sequence_id}", response={204: None, **ERRORS})
+def delete_sequence(request: HttpRequest, sequence_id: int):
+    services.sequence_delete(actor=request.user, sequence_id=sequence_id)
+    return Status(204, None)
+
+
+@router.post("/leads/{int:lead_id}/enrol", response={201: EnrollmentOut, **ERRORS})
+def enrol_lead(request: HttpRequest, lead_id: int, payload: EnrolInput):
+    return Status(201, services.lead_enrol(actor=request.user, lead_id=lead_id, data=payload))
+
+
+@router.post("/leads/{int:lead_id}/unenrol", response={200: EnrollmentOut, **ERRORS})
+def unenrol_lead(request: HttpRequest, lead_id: int, payload: EnrolInput):
+    return services.lead_unenrol(actor=request.user, lead_id=lead_id, data=payload)
+
+
+@router.get("/leads/{int:lead_id}/enrollments", response={200: list[EnrollmentOut], **ERRORS})
+def list_enrollments(request: HttpRequest, lead_id: int):
+    lead = selectors.lead_get(user=request.user, lead_id=lead_id)
+    return [shown.enrollment for shown in selectors.lead_enrollments(lead_id=lead.id)]

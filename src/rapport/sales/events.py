@@ -67,3 +67,40 @@ def sales_settings_changed(*, actor_id: int, what: str, entity_id: int,
     """Audit only: a scoring rule, assignment rule or web form added, changed or removed."""
     return NewEvent(kind=SALES_SETTINGS_CHANGED.name, entity_type=what, entity_id=entity_id,
                     actor_id=actor_id, before=before, after=after)
+
+
+# --- sequences (nurturing) ---------------------------------------------------------------------
+# On the lead's timeline (entity "lead"); the step's email itself has its own ``email.*``
+# events (``outbound_email``), which the lead page shows beside these.
+
+SEQUENCE_ENROLLED = EventKind("sequence.enrolled", "Enrolled in a sequence",
+                              f"{T}sequence_enrolled.html")
+SEQUENCE_STEP_DONE = EventKind("sequence.step_done", "Sequence step done",
+                               f"{T}sequence_step_done.html")
+SEQUENCE_STOPPED = EventKind("sequence.stopped", "Sequence stopped", f"{T}sequence_stopped.html")
+SEQUENCE_COMPLETED = EventKind("sequence.completed", "Sequence finished",
+                               f"{T}sequence_stopped.html")
+SEQUENCE_KINDS = [SEQUENCE_ENROLLED, SEQUENCE_STEP_DONE, SEQUENCE_STOPPED, SEQUENCE_COMPLETED]
+KINDS += SEQUENCE_KINDS
+
+
+def _sequence_event(kind: EventKind, *, lead_id: int, actor_id: int | None,
+                    shown: Snapshot) -> NewEvent:
+    return NewEvent(kind=kind.name, entity_type="lead", entity_id=lead_id, actor_id=actor_id,
+                    after=shown)
+
+
+def sequence_enrolled(**kwargs: Any) -> NewEvent:
+    return _sequence_event(SEQUENCE_ENROLLED, **kwargs)
+
+
+def sequence_step_done(**kwargs: Any) -> NewEvent:
+    return _sequence_event(SEQUENCE_STEP_DONE, **kwargs)
+
+
+def sequence_stopped(**kwargs: Any) -> NewEvent:
+    return _sequence_event(SEQUENCE_STOPPED, **kwargs)
+
+
+def sequence_completed(**kwargs: Any) -> NewEvent:
+    return _sequence_event(SEQUENCE_COMPLETED, **kwargs)

@@ -18,10 +18,14 @@ from rapport.sales.models import (
     AssignmentMethod,
     AssignmentRule,
     Deal,
+    Grade,
     Lead,
     LeadStatus,
     Operator,
     ScoringField,
+    Sequence,
+    SequenceStep,
+    StepKind,
     WebForm,
 )
 
@@ -247,5 +251,69 @@ class WebFormInput(Input):
         return value
 
 
-__all__ = ["AssignmentRuleInput", "ConvertInput", "DealInput", "FORM_FIELDS", "LeadChanges",
-           "LeadInput", "LeadUpdate", "ScoringRuleInput", "UTM_FIELDS", "WebFormInput"]
+__all__ = ["AssignmentRuleInput", "ConvertInput", "DealInput", "EnrolInput", "FORM_FIELDS",
+           "LeadChanges", "LeadInput", "LeadUpdate", "ScoringRuleInput", "SequenceChanges",
+           "SequenceInput", "SequenceStepInput", "UTM_FIELDS", "WebFormInput"]
+
+
+# --- sequences (nurturing) ---------------------------------------------------------------------
+
+MAX_STEPS = 50
+
+
+class SequenceStepInput(Input):
+    """One step: an email (a saved template) or a task (its title), ``wait_days`` after the
+    step before it (after enrolment, for the first)."""
+
+    kind: StepKind
+    wait_days: Annotated[int, Field(ge=0, le=365)] = 0
+    template_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = Field(
+        None, validate_default=True, description="the email template (email steps)")
+    task_title: _text(SequenceStep, "task_title") = Field(  # type: ignore[valid-type]
+        "", validate_default=True, description="the task's title (task steps)")
+
+    @field_validator("template_id")
+    @classmethod
+    def _template_for_email(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if info.data.get("kind") == StepKind.EMAIL and value is None:
+            raise ValueError("is required for an email step: the template to send")
+        return value if info.data.get("kind") == StepKind.EMAIL else None
+
+    @field_validator("task_title")
+    @classmethod
+    def _title_for_task(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") == StepKind.TASK and not value:
+            raise ValueError("is required for a task step: what the owner is to do")
+        return value if info.data.get("kind") == StepKind.TASK else ""
+
+
+def _grades(value: Any) -> Any:
+    """Grades as a list or as text: "A, B" or "AB"."""
+    if isinstance(value, str):
+        value = [ch for ch in value.upper() if ch.isalnum()]
+    return value
+
+
+class SequenceInput(Input):
+    name: _text(Sequence, "name", required=True)  # type: ignore[valid-type]
+    active: bool = True
+    stop_on_reply: bool = True
+    stop_on_meeting: bool = True
+    stop_on_convert: bool = True
+    auto_enrol: bool = Field(False, description="enrol each new lead that matches the "
+                                                "auto_ conditions (none: every new lead)")
+    auto_source: _text(Sequence, "auto_source") = ""  # type: ignore[valid-type]
+    auto_web_form_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    auto_grades: Annotated[list[Grade], BeforeValidator(_grades), Field(max_length=4),
+                           AfterValidator(lambda v: sorted(set(v)))] = []
+    steps: Annotated[list[SequenceStepInput], Field(min_length=1, max_length=MAX_STEPS)]
+
+
+if TYPE_CHECKING:
+    SequenceChanges = SequenceInput
+else:
+    SequenceChanges = partial(SequenceInput, "SequenceChanges")
+
+
+class EnrolInput(Input):
+    sequence_id: RecordId

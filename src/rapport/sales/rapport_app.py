@@ -1,10 +1,36 @@
 """How sales plugs in: leads and deals pages and API, the public web form endpoint, lead
 search, timeline entries, the sales settings pages and the permissions."""
 
+import datetime as dt
+
 from rapport.core.permissions import Resource, grant
-from rapport.core.registry import NavEntry, RapportApp, SettingsEntry, register
-from rapport.sales import events, search, urls
+from rapport.core.registry import (
+    NavEntry,
+    PeriodicJob,
+    RapportApp,
+    SettingsEntry,
+    Subscriber,
+    register,
+)
+from rapport.sales import events, search, services, tasks, urls
 from rapport.sales.api import router
+
+# --- sequences (nurturing): the worker, the subscribers that stop and start enrollments ---
+SEQUENCE_SUBSCRIBERS = [
+    Subscriber(("interaction.logged",), services.stop_for_interactions),  # activities' kind
+    Subscriber((events.LEAD_CONVERTED.name,), services.stop_for_conversions),
+    Subscriber((events.LEAD_CAPTURED.name,), services.auto_enrol_new_leads),
+    Subscriber((events.SEQUENCE_ENROLLED.name,), tasks.run_sequences_soon),
+]
+SEQUENCE_PERIODIC = [PeriodicJob(tasks.run_sequences, dt.timedelta(minutes=1))]
+SEQUENCE_RESOURCES = [
+    Resource("sequences", "Nurturing sequences", {
+        "view": grant(owner="all", manager="all", sales="all", marketing="all"),
+        "change": grant(owner="all", manager="all", marketing="all"),
+    }, owned=False, description="emails and tasks spaced by days that leads are enrolled in; "
+                                "view = see them and enrol a lead you may change; change = "
+                                "make, edit and delete them"),
+]
 
 APP = register(RapportApp(
     label="sales",
@@ -12,7 +38,9 @@ APP = register(RapportApp(
     urlpatterns=urls.urlpatterns,
     # Shown to everyone: each list holds only what its reader may see.
     nav=[NavEntry("Leads", "lead_list", "leads", order=26, group="Sales"),
-         NavEntry("Deals", "deal_list", "deals", order=27, group="Sales")],
+         NavEntry("Deals", "deal_list", "deals", order=27, group="Sales"),
+         NavEntry("Sequences", "sequence_list", "sequences", order=29, group="Sales",
+                  permission="sequences.view")],
     settings=[
         SettingsEntry("Web forms", "web_form_settings",
                       "lead capture forms for your website: pick fields, copy the snippet",
@@ -41,5 +69,8 @@ APP = register(RapportApp(
             "view": grant(owner="all", manager="team", sales="team", marketing="all"),
             "change": grant(owner="all", manager="team", sales="own"),
         }, description="opportunities in the pipeline, counted from their owner"),
+        *SEQUENCE_RESOURCES,
     ],
+    subscribers=[*SEQUENCE_SUBSCRIBERS],
+    periodic=[*SEQUENCE_PERIODIC],
 ))

@@ -7,11 +7,13 @@ role changes them (``settings.change``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, When
 
 from rapport.accounts.selectors import all_users, display_names
+from rapport.activities.selectors import outbound_email_states
 from rapport.core import registry
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Event
@@ -24,11 +26,15 @@ from rapport.sales.models import (
     AssignmentLog,
     AssignmentRule,
     Deal,
+    Enrollment,
     Lead,
     LeadScoringRule,
     Pipeline,
     RepAvailability,
+    Sequence,
+    SequenceStep,
     Stage,
+    StepRun,
     WebForm,
 )
 
@@ -113,7 +119,11 @@ def lead_assignments(*, lead_id: int, limit: int = 50) -> list[AssignmentLog]:
 
 def lead_timeline(*, lead_id: int, limit: int = 100) -> list[Event]:
     """What happened to the lead (load the lead first: that is the check), newest first."""
-    rows = list(Event.objects.filter(entity_type="lead", entity_id=lead_id)
+    # With what became of the emails its sequences sent (sequences: queued, sent, failed).
+    emails = StepRun.objects.filter(enrollment__lead_id=lead_id,
+                                    outbound_email_id__isnull=False).values("outbound_email_id")
+    rows = list(Event.objects.filter(Q(entity_type="lead", entity_id=lead_id)
+                                     | Q(entity_type="outbound_email", entity_id__in=emails))
                 .select_related("actor").order_by("-occurred_at", "-id")[:limit])
     kinds = registry.event_kinds()
     owners = {row.after.get("owner_id") for row in rows if isinstance(row.after, dict)}
@@ -269,3 +279,92 @@ def reps_with_availability() -> list[dict[str, Any]]:
              if scope_for(u, "leads.change") is not None]
     counts = open_lead_counts(user_ids=[u.id for u in users])
     return [{"user": u, "away": u.id in away, "open": counts.get(u.id, 0)} for u in users]
+
+
+# --- sequences (nurturing) ---------------------------------------------------------------------
+
+def visible_sequences(user: Any, action: str = "view") -> QuerySet[Sequence]:
+    return Sequence.objects.restrict(user, action)
+
+
+def sequence_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
+    """Newest first, with how many steps and active enrollments each has; filters: active
+    ("true"/"false"), q (in the name)."""
+    params = _clean(params)
+    limit = page_limit(params)
+    queryset = visible_sequences(user).annotate(
+        step_count=Count("steps", distinct=True),
+        active_count=Count("enrollments", filter=Q(enrollments__status="active"),
+                           distinct=True))
+    active = str(params.get("active", "")).lower()
+    if active:
+        if active not in ("true", "false"):
+            raise ValidationFailed({"active": "must be true or false"})
+        queryset = queryset.filter(active=active == "true")
+    if params.get("q"):
+        queryset = queryset.filter(name__icontains=str(params["q"]).strip()[:100])
+    fields = ("created_at", "id")
+    return page_of(keyset(queryset, fields, True, params.get("cursor"))
+                   .prefetch_related("steps"), fields, limit, params)
+
+
+def sequence_get(*, user: Any, sequence_id: int) -> Sequence:
+    sequence = visible_sequences(user).filter(id=sequence_id).first()
+    if sequence is None:
+        raise NotFound(f"no sequence with id {sequence_id}")
+    return sequence
+
+
+def sequence_steps(*, sequence_id: int) -> list[SequenceStep]:
+    """A sequence's steps in order (load the sequence first: that is the check)."""
+    return list(SequenceStep.objects.filter(sequence_id=sequence_id)
+                .select_related("template").order_by("position"))
+
+
+def sequence_choices(*, user: Any) -> list[Sequence]:
+    """The active sequences a lead may be enrolled in, by name."""
+    return list(visible_sequences(user).filter(active=True).order_by("name", "id")[:200])
+
+
+@dataclass(frozen=True)
+class RunShown:
+    run: StepRun
+    position: int | None
+    email: dict[str, Any] | None  # where the step's email is on its way out
+
+
+@dataclass(frozen=True)
+class EnrollmentShown:
+    """An enrollment as the lead page shows it: its sequence's steps, the next, the runs."""
+
+    enrollment: Enrollment
+    steps: list[SequenceStep]
+    next_step: SequenceStep | None
+    runs: list[RunShown]
+
+
+def lead_enrollments(*, lead_id: int, limit: int = 20) -> list[EnrollmentShown]:
+    """The lead's enrollments, active first then newest (load the lead first: that is the
+    check)."""
+    rows = list(Enrollment.objects.filter(lead_id=lead_id).select_related("sequence")
+                .order_by(Case(When(status="active", then=0), default=1), "-id")[:limit])
+    steps: dict[int, list[SequenceStep]] = {}
+    for step in SequenceStep.objects.filter(
+            sequence_id__in={e.sequence_id for e in rows}).order_by("position"):
+        steps.setdefault(step.sequence_id, []).append(step)
+    runs: dict[int, list[StepRun]] = {}
+    for run in StepRun.objects.filter(enrollment__in=rows).order_by("ran_at", "id"):
+        runs.setdefault(run.enrollment_id, []).append(run)
+    states = outbound_email_states(email_ids={r.outbound_email_id for rs in runs.values()
+                                              for r in rs if r.outbound_email_id})
+    out = []
+    for enrollment in rows:
+        mine = steps.get(enrollment.sequence_id, [])
+        positions = {s.id: s.position for s in mine}
+        upcoming = next((s for s in mine if s.position == enrollment.next_position), None) \
+            if enrollment.status == "active" else None
+        out.append(EnrollmentShown(enrollment=enrollment, steps=mine, next_step=upcoming, runs=[
+            RunShown(run=run, position=positions.get(run.step_id),
+                     email=states.get(run.outbound_email_id or 0))
+            for run in runs.get(enrollment.id, [])]))
+    return out

@@ -21,6 +21,13 @@ urlpatterns = [
     path("settings/lead-assignment/<int:rule_id>/move/", views.assignment_rule_move,
          name="assignment_rule_move"),
     path("settings/lead-assignment/away/", views.out_of_office, name="out_of_office"),
+    # sequences (nurturing)
+    path("sequences/", views.sequence_list, name="sequence_list"),
+    path("sequences/new/", views.sequence_edit, name="sequence_new"),
+    path("sequences/<int:sequence_id>/", views.sequence_edit, name="sequence_edit"),
+    path("sequences/<int:sequence_id>/delete/", views.sequence_remove, name="sequence_delete"),
+    path("leads/<int:lead_id>/enrol/", views.lead_enrol, name="lead_enrol"),
+    path("leads/<int:lead_id>/unenrol/", views.lead_unenrol, name="lead_unenrol"),
     # The public endpoint a business's website posts to (no login, no CSRF token).
     path("f/<str:key>/", views.web_form_public, name="web_form_public"),
     path("f/<str:key>/thanks/", views.web_form_thanks, name="web_form_thanks"),

@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from rapport.accounts.selectors import team_list, user_list
+from rapport.activities.selectors import email_template_choices
 from rapport.contacts.inputs import CompanySize
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.pages import act, done, list_page, posted_version, submit
@@ -25,6 +26,7 @@ from rapport.sales.models import (
     LeadStatus,
     Operator,
     ScoringField,
+    StepKind,
 )
 from rapport.sales.services.assignment import conditions_of, rule_text
 from rapport.sales.services.scoring import GRADE_FLOORS, describe
@@ -61,7 +63,11 @@ def lead_detail(request, lead_id: int):
         "can_assign": can_assign,
         "owners": user_list(user=request.user) if can_assign else [],
         "statuses": [s for s in LEAD_STATUSES if s != LeadStatus.CONVERTED],
-        "grade_floors": GRADE_FLOORS, "section": "leads"})
+        "grade_floors": GRADE_FLOORS, "section": "leads",
+        # sequences (nurturing)
+        "enrollments": selectors.lead_enrollments(lead_id=lead.id),
+        "sequence_choices": selectors.sequence_choices(user=request.user)
+        if lead.is_open and selectors.can_change_lead(request.user, lead) else []})
 
 
 @login_required
@@ -266,3 +272,121 @@ def web_form_public(request, key: str):
 def web_form_thanks(request, key: str):
     return render(request, "sales/form_thanks.html",
                   {"form": selectors.web_form_by_key(key=key)})
+
+
+# --- sequences (nurturing) ---------------------------------------------------------------------
+
+BLANK_STEP_ROWS = 3
+STEP_FIELDS = ("kind", "wait_days", "template_id", "task_title")
+
+
+def _require_sequences(request, action: str = "view") -> None:
+    if not can(request.user, f"sequences.{action}"):
+        raise PermissionDenied("you may not see or change nurturing sequences" if action == "view"
+                               else "you may not change nurturing sequences")
+
+
+@login_required
+def sequence_list(request):
+    _require_sequences(request)
+    listing = list_page(request, selectors.sequence_list, ("active", "q", "cursor"))
+    return render(request, "sales/sequence_list.html", {
+        **listing.context(), "can_change": can(request.user, "sequences.change"),
+        "section": "sequences"})
+
+
+def _posted_sequence(request) -> tuple[dict, list[dict], list[int]]:
+    """The form's values, its step rows as typed, and which row each step given came from
+    (rows left without a kind are not steps)."""
+    post = request.POST
+    rows = [{name: post.get(f"step-{i}-{name}", "") for name in STEP_FIELDS}
+            for i in range(min(int(post.get("step_rows") or 0), 60))]
+    given = [i for i, row in enumerate(rows) if row["kind"]]
+    values = {"name": post.get("name", ""), "active": post.get("active") == "on",
+              "stop_on_reply": post.get("stop_on_reply") == "on",
+              "stop_on_meeting": post.get("stop_on_meeting") == "on",
+              "stop_on_convert": post.get("stop_on_convert") == "on",
+              "auto_enrol": post.get("auto_enrol") == "on",
+              "auto_source": post.get("auto_source", ""),
+              "auto_web_form_id": post.get("auto_web_form_id", ""),
+              "auto_grades": post.getlist("auto_grades"),
+              "steps": [{k: v for k, v in rows[i].items() if v != "" or k == "kind"}
+                        for i in given]}
+    return values, rows, given
+
+
+def _row_errors(errors: dict, given: list[int]) -> dict:
+    """``steps.1.template_id`` → ``step-<row>-template_id``: each error beside its row."""
+    out = {}
+    for key, reasons in errors.items():
+        parts = key.split(".")
+        if parts[0] == "steps" and len(parts) == 3 and parts[1].isdigit() and \
+                int(parts[1]) < len(given):
+            out[f"step-{given[int(parts[1])]}-{parts[2]}"] = reasons
+        else:
+            out[key] = reasons
+    return out
+
+
+@login_required
+def sequence_edit(request, sequence_id: int | None = None):
+    """Make a sequence (no id) or change one: its settings and its steps, in order."""
+    _require_sequences(request, "change")
+    sequence = selectors.sequence_get(user=request.user, sequence_id=sequence_id) \
+        if sequence_id else None
+    outcome = submit(lambda: None)
+    if request.method == "POST":
+        values, rows, given = _posted_sequence(request)
+        if sequence is None:
+            outcome = submit(lambda: services.sequence_create(actor=request.user, data=values))
+        else:
+            outcome = submit(lambda: services.sequence_update(
+                actor=request.user, sequence_id=sequence.id, changes=values))
+        if outcome.ok:
+            return done(request, f"Sequence {outcome.result.name} saved.", "sequence_list")
+        errors = _row_errors(outcome.errors, given)
+    else:
+        values = services.sequence_snapshot(sequence) if sequence else {
+            "active": True, "stop_on_reply": True, "stop_on_meeting": True,
+            "stop_on_convert": True, "auto_grades": [], "steps": []}
+        rows = [{k: "" if v is None else str(v) for k, v in step.items()}
+                for step in values["steps"]]
+        errors = {}
+    while rows and not any(rows[-1].values()):
+        rows.pop()  # trailing empty rows: the blank ones below stand for them
+    rows = [*rows, *({name: "" for name in STEP_FIELDS} for _ in range(BLANK_STEP_ROWS))]
+    for i, row in enumerate(rows):
+        row["errors"] = {name: errors[f"step-{i}-{name}"] for name in STEP_FIELDS
+                         if f"step-{i}-{name}" in errors}
+    return render(request, "sales/sequence_edit.html", {
+        "sequence": sequence, "values": values, "rows": rows, "errors": errors,
+        "kinds": StepKind.choices, "grades": GRADES,
+        "templates": email_template_choices(user=request.user),
+        "forms": [f for f in selectors.web_forms() if f.active],
+        "section": "sequences"}, status=outcome.status)
+
+
+@login_required
+@require_POST
+def sequence_remove(request, sequence_id: int):
+    services.sequence_delete(actor=request.user, sequence_id=sequence_id)
+    return done(request, "Sequence deleted; its leads were taken out of it.", "sequence_list")
+
+
+@login_required
+@require_POST
+def lead_enrol(request, lead_id: int):
+    return act(request, lambda: services.lead_enrol(
+        actor=request.user, lead_id=lead_id,
+        data={"sequence_id": request.POST.get("sequence_id") or None}),
+        success=lambda e: f"Enrolled in {e.sequence.name}.", to="lead_detail", lead_id=lead_id)
+
+
+@login_required
+@require_POST
+def lead_unenrol(request, lead_id: int):
+    return act(request, lambda: services.lead_unenrol(
+        actor=request.user, lead_id=lead_id,
+        data={"sequence_id": request.POST.get("sequence_id") or None}),
+        success=lambda e: f"Taken out of {e.sequence.name}.", to="lead_detail",
+        lead_id=lead_id)

@@ -27,6 +27,21 @@ from rapport.sales.services.forms import (
 from rapport.sales.services.leads import Captured, lead_capture, lead_update
 from rapport.sales.services.scoring import leads_rescore, scoring_rule_create, scoring_rule_delete
 
+# --- sequences (nurturing) ---
+from rapport.sales.services.sequences import (
+    auto_enrol_new_leads,
+    lead_enrol,
+    lead_unenrol,
+    sequence_create,
+    sequence_delete,
+    sequence_snapshot,
+    sequence_step_run,
+    sequence_update,
+    sequences_run_due,
+    stop_for_conversions,
+    stop_for_interactions,
+)
+
 __all__ = [
     "Captured", "Converted", "EnrichmentProvider", "Facts", "HONEYPOT", "RateLimited",
     "Submission", "assignment_rule_create", "assignment_rule_delete", "assignment_rule_move",
@@ -34,4 +49,8 @@ __all__ = [
     "lead_update", "leads_rescore", "out_of_office_set", "register_provider",
     "scoring_rule_create", "scoring_rule_delete", "unregister_provider", "web_form_create",
     "web_form_delete", "web_form_submit",
+    # sequences
+    "auto_enrol_new_leads", "lead_enrol", "lead_unenrol", "sequence_create", "sequence_delete",
+    "sequence_snapshot", "sequence_step_run", "sequence_update", "sequences_run_due",
+    "stop_for_conversions", "stop_for_interactions",
 ]

@@ -1,0 +1,29 @@
+"""Background jobs of sales (the scheduler enqueues them: see ``rapport_app.py``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from django.tasks import task
+
+from rapport.sales import services
+
+logger = logging.getLogger(__name__)
+
+
+@task
+def run_sequences() -> int:
+    """Do the nurturing steps that are due (each once: see services.sequences)."""
+    return services.sequences_run_due()
+
+
+def run_sequences_soon(rows: Sequence[Any]) -> None:
+    """Subscriber of ``sequence.enrolled``: a first step due at once need not wait for the
+    minute's sweep. If the queue cannot be reached, the sweep does it."""
+    try:
+        run_sequences.enqueue()
+    except Exception:  # noqa: BLE001 - the periodic sweep is the fallback
+        logger.warning("could not enqueue the sequence sweep; the scheduler's will run it",
+                       exc_info=True)
