@@ -138,8 +138,8 @@ def email_template_deleted(*, template_id: int, actor_id: int, shown: Snapshot) 
                     entity_id=template_id, actor_id=actor_id, before=shown)
 
 
-def _email_event(kind: EventKind, *, email_id: int, contact_id: int, actor_id: int | None,
-                 shown: Snapshot) -> NewEvent:
+def _email_event(kind: EventKind, *, email_id: int, contact_id: int | None,
+                 actor_id: int | None, shown: Snapshot) -> NewEvent:
     """On the person's timeline: what happened to an email on its way out (once it is sent,
     the email itself is logged as a conversation: ``interaction.logged``)."""
     return NewEvent(kind=kind.name, entity_type="outbound_email", entity_id=email_id,

@@ -387,8 +387,10 @@ class OutboundEmail(TimestampedModel):
     and becomes ``uncertain`` instead of being sent a second time.
     """
 
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE,
-                                related_name="+", db_index=False)
+    # None for a transactional email to an address that is nobody's yet (a web form's
+    # confirmation link): sent by the same ledger, logged on no timeline.
+    contact = models.ForeignKey("contacts.Contact", null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="+", db_index=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                on_delete=models.SET_NULL, related_name="+", db_index=False)
     template = models.ForeignKey(EmailTemplate, null=True, blank=True,

@@ -461,7 +461,10 @@ def can_change_template(user: Any, template: EmailTemplate) -> bool:
 
 
 def visible_emails(user: Any) -> QuerySet[OutboundEmail]:
-    return OutboundEmail.objects.restrict(user, "view").filter(contact__deleted_at__isnull=True)
+    # Emails to customers; transactional ones (no contact: a confirmation link) are not
+    # anyone's conversation.
+    return OutboundEmail.objects.restrict(user, "view").filter(
+        contact__isnull=False, contact__deleted_at__isnull=True)
 
 
 def outbound_email_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:

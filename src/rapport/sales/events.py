@@ -67,3 +67,16 @@ def sales_settings_changed(*, actor_id: int, what: str, entity_id: int,
     """Audit only: a scoring rule, assignment rule or web form added, changed or removed."""
     return NewEvent(kind=SALES_SETTINGS_CHANGED.name, entity_type=what, entity_id=entity_id,
                     actor_id=actor_id, before=before, after=after)
+
+
+# --- capture: double opt-in ----------------------------------------------------------------------
+
+LEAD_OPT_IN_CONFIRMED = EventKind("lead.opt_in_confirmed", "Lead confirmed by email",
+                                  f"{T}lead_opt_in_confirmed.html")
+KINDS += [LEAD_OPT_IN_CONFIRMED]
+
+
+def lead_opt_in_confirmed(*, lead_id: int, shown: Snapshot) -> NewEvent:
+    """The person clicked the link mailed to them (no actor: nobody was logged in)."""
+    return NewEvent(kind=LEAD_OPT_IN_CONFIRMED.name, entity_type="lead", entity_id=lead_id,
+                    actor_id=None, after=shown)

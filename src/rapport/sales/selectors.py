@@ -269,3 +269,24 @@ def reps_with_availability() -> list[dict[str, Any]]:
              if scope_for(u, "leads.change") is not None]
     counts = open_lead_counts(user_ids=[u.id for u in users])
     return [{"user": u, "away": u.id in away, "open": counts.get(u.id, 0)} for u in users]
+
+
+# --- capture: double opt-in, inbound email ------------------------------------------------------
+
+def lead_by_opt_in_token(*, token: str) -> Lead:
+    """The lead a confirmation link is for (the public page: the token is the only key)."""
+    lead = None
+    if token and len(token) <= 64:
+        lead = Lead.objects.filter(opt_in_token=token, deleted_at__isnull=True).first()
+    if lead is None:
+        raise NotFound("this confirmation link is not valid (it may have been mistyped, or "
+                       "the request was removed)")
+    return lead
+
+
+def open_leads_by_email(*, emails: set[str]) -> dict[str, int]:
+    """email → id of the live, open lead with that address (to update it from new mail)."""
+    if not emails:
+        return {}
+    return dict(Lead.objects.filter(email__in=emails, deleted_at__isnull=True,
+                                    status__in=OPEN_STATUSES).values_list("email", "id"))

@@ -21,6 +21,8 @@ urlpatterns = [
     path("settings/lead-assignment/<int:rule_id>/move/", views.assignment_rule_move,
          name="assignment_rule_move"),
     path("settings/lead-assignment/away/", views.out_of_office, name="out_of_office"),
+    # The link a double opt-in form mails (public, no login).
+    path("f/confirm/<str:token>/", views.lead_opt_in_confirm, name="lead_opt_in_confirm"),
     # The public endpoint a business's website posts to (no login, no CSRF token).
     path("f/<str:key>/", views.web_form_public, name="web_form_public"),
     path("f/<str:key>/thanks/", views.web_form_thanks, name="web_form_thanks"),

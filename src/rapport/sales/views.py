@@ -135,7 +135,8 @@ def web_form_settings(request):
                   "fields": request.POST.getlist("fields"),
                   "required": request.POST.getlist("required"),
                   "source": request.POST.get("source", ""),
-                  "redirect_url": request.POST.get("redirect_url", "")}
+                  "redirect_url": request.POST.get("redirect_url", ""),
+                  "double_opt_in": request.POST.get("double_opt_in") == "1"}
         outcome = submit(lambda: services.web_form_create(actor=request.user, data=values))
         if outcome.ok:
             return done(request, f"Form {outcome.result.name} made: copy its snippet below.",
@@ -249,7 +250,7 @@ def web_form_public(request, key: str):
     try:
         submission = services.web_form_submit(
             key=key, posted=request.POST, ip=_client_ip(request),
-            referer=request.headers.get("referer", ""))
+            referer=request.headers.get("referer", ""), site=request.build_absolute_uri("/"))
     except services.RateLimited as limited:
         response = render(request, "sales/form_public.html", {
             **context, "limited": True}, status=429)
@@ -266,3 +267,16 @@ def web_form_public(request, key: str):
 def web_form_thanks(request, key: str):
     return render(request, "sales/form_thanks.html",
                   {"form": selectors.web_form_by_key(key=key)})
+
+
+# --- capture: double opt-in ---------------------------------------------------------------
+
+def lead_opt_in_confirm(request, token: str):
+    """The link mailed by a double opt-in form (public, no login): confirms the lead once;
+    following it again says so and changes nothing; a token no lead has is a 404 page."""
+    try:
+        lead, now = services.lead_opt_in_confirm(token=token)
+    except NotFound:
+        return render(request, "sales/opt_in_confirm.html", {"state": "unknown"}, status=404)
+    return render(request, "sales/opt_in_confirm.html", {
+        "state": "confirmed" if now else "again", "lead": lead})

@@ -38,6 +38,7 @@ from rapport.activities.services.outbound import (
     email_render,
     email_requeue,
     email_send,
+    email_send_transactional,
     mailer,
     outbound_send,
     recover_expired_claims,
@@ -60,7 +61,8 @@ from rapport.activities.services.tasks import (
 
 __all__ = [
     "analyse", "call_transcribe", "call_upload",
-    "Draft", "email_render", "email_requeue", "email_send", "email_template_create",
+    "Draft", "email_render", "email_requeue", "email_send", "email_send_transactional",
+    "email_template_create",
     "email_template_delete", "email_template_update", "outgoing_mail_update", "mailer",
     "outbound_send", "recover_expired_claims", "send_pending_emails",
     "Ingested", "IssuedFeed", "mail_actor", "mail_ingest", "mail_ingest_many",

@@ -45,7 +45,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from rapport.activities import events, merge
-from rapport.activities.inputs import EmailSendInput
+from rapport.activities.inputs import EmailSendInput, TransactionalEmailInput
 from rapport.activities.models import (
     Interaction,
     InteractionType,
@@ -188,6 +188,30 @@ def email_send(*, actor: Any, data: EmailSendInput | dict[str, Any]) -> Outbound
 
 
 @transaction.atomic
+def email_send_transactional(*, data: TransactionalEmailInput | dict[str, Any]) -> OutboundEmail:
+    """Queue a system email to an address that is nobody's contact yet (a web form's
+    confirmation link). No person sends it and it is logged on no timeline; otherwise it is an
+    email like any other: one ledger row with its Message-ID, sent by the worker at most once
+    (``uncertain`` rather than twice). The caller's transaction decides whether it exists."""
+    entry = parse(TransactionalEmailInput, data)
+    try:
+        validate_email(entry.to)
+    except ValidationError:
+        raise ValidationFailed({"to": "is not a valid email address"}) from None
+    subject = " ".join(entry.subject.split())  # one line: no header injection
+    if not subject:
+        raise ValidationFailed({"subject": "is required"})
+    sender = _sender_address()
+    email = OutboundEmail.objects.create(
+        contact_id=None, author_id=None, template_id=None, from_address=sender,
+        to_address=entry.to, subject=subject[:SUBJECT_LIMIT], body=entry.body,
+        message_id=new_message_id(sender))
+    record_events([events.email_queued(email_id=email.id, contact_id=None, actor_id=None,
+                                       shown=_status_shown(email))])
+    return email
+
+
+@transaction.atomic
 def email_requeue(*, actor: Any, email_id: int) -> OutboundEmail:
     """Send again an email that may have been sent (``uncertain``) or was not (``failed``):
     a person's decision, with the same Message-ID so a second copy is recognisably the
@@ -293,6 +317,8 @@ def _stamp_sent(email: OutboundEmail) -> bool:
         if not stamped:
             return False
         contact = email.contact
+        if contact is None:  # a transactional email: nobody's timeline to log it on
+            return True
         interaction = Interaction.objects.create(
             type=InteractionType.EMAIL, direction="outbound", contact_id=contact.id,
             company_id=contact.company_id, author_id=email.author_id, occurred_at=now,

@@ -25,6 +25,7 @@ from rapport.sales.services.forms import (
     web_form_submit,
 )
 from rapport.sales.services.leads import Captured, lead_capture, lead_update
+from rapport.sales.services.opt_in import lead_opt_in_confirm, opt_in_email_queue  # capture
 from rapport.sales.services.scoring import leads_rescore, scoring_rule_create, scoring_rule_delete
 
 __all__ = [
@@ -35,3 +36,4 @@ __all__ = [
     "scoring_rule_create", "scoring_rule_delete", "unregister_provider", "web_form_create",
     "web_form_delete", "web_form_submit",
 ]
+__all__ += ["lead_opt_in_confirm", "opt_in_email_queue"]
