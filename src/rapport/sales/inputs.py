@@ -259,3 +259,15 @@ class WebFormInput(Input):
 
 __all__ = ["AssignmentRuleInput", "ConvertInput", "DealInput", "FORM_FIELDS", "LeadChanges",
            "LeadInput", "LeadUpdate", "ScoringRuleInput", "UTM_FIELDS", "WebFormInput"]
+
+
+# --- capture: CSV import of leads -----------------------------------------------------------------
+
+class LeadsImportOptions(Input):
+    """The leads import's own option: the source of rows without a ``source`` cell."""
+
+    default_source: _text(Lead, "source", required=True) = Field(  # type: ignore[valid-type]
+        "import", title="Source for rows without one")
+
+
+__all__ += ["LeadsImportOptions"]

@@ -3,7 +3,7 @@ search, timeline entries, the sales settings pages and the permissions."""
 
 from rapport.core.permissions import Resource, grant
 from rapport.core.registry import NavEntry, RapportApp, SettingsEntry, register
-from rapport.sales import events, search, urls
+from rapport.sales import events, imports, search, urls
 from rapport.sales.api import router
 
 APP = register(RapportApp(
@@ -26,6 +26,8 @@ APP = register(RapportApp(
     ],
     search=[search.leads],
     event_kinds=events.KINDS,
+    # capture: a CSV of leads through dataio's import pipeline
+    import_adapters=[imports.LEADS],
     resources=[
         Resource("leads", "Leads", {
             "view": grant(owner="all", manager="team", sales="own", marketing="all"),

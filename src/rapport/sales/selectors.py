@@ -290,3 +290,16 @@ def open_leads_by_email(*, emails: set[str]) -> dict[str, int]:
         return {}
     return dict(Lead.objects.filter(email__in=emails, deleted_at__isnull=True,
                                     status__in=OPEN_STATUSES).values_list("email", "id"))
+
+
+def leads_by_contact_points(*, emails: set[str], phones: set[str]) -> dict[tuple[str, str], Lead]:
+    """Live leads by ("email", address) and ("phone", number), in bulk (an import's batch)."""
+    live = Lead.objects.filter(deleted_at__isnull=True).order_by("id")
+    found: dict[tuple[str, str], Lead] = {}
+    if emails:
+        for lead in live.filter(email__in=emails):
+            found.setdefault(("email", lead.email), lead)
+    if phones:
+        for lead in live.filter(phone__in=phones):
+            found.setdefault(("phone", lead.phone), lead)
+    return found
