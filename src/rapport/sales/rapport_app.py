@@ -1,10 +1,12 @@
 """How sales plugs in: leads and deals pages and API, the public web form endpoint, lead
 search, timeline entries, the sales settings pages and the permissions."""
 
+from rapport.activities.events import INTERACTION_LOGGED
 from rapport.core.permissions import Resource, grant
-from rapport.core.registry import NavEntry, RapportApp, SettingsEntry, register
+from rapport.core.registry import NavEntry, RapportApp, SettingsEntry, Subscriber, register
 from rapport.sales import events, imports, search, urls
 from rapport.sales.api import router
+from rapport.sales.services import mail_leads
 
 APP = register(RapportApp(
     label="sales",
@@ -28,6 +30,8 @@ APP = register(RapportApp(
     event_kinds=events.KINDS,
     # capture: a CSV of leads through dataio's import pipeline
     import_adapters=[imports.LEADS],
+    # capture: mail from a new sender becomes a lead; more mail updates it
+    subscribers=[Subscriber((INTERACTION_LOGGED.name,), mail_leads.leads_from_mail)],
     resources=[
         Resource("leads", "Leads", {
             "view": grant(owner="all", manager="team", sales="own", marketing="all"),
