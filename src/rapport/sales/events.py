@@ -104,3 +104,16 @@ def sequence_stopped(**kwargs: Any) -> NewEvent:
 
 def sequence_completed(**kwargs: Any) -> NewEvent:
     return _sequence_event(SEQUENCE_COMPLETED, **kwargs)
+
+
+# --- capture: double opt-in ----------------------------------------------------------------------
+
+LEAD_OPT_IN_CONFIRMED = EventKind("lead.opt_in_confirmed", "Lead confirmed by email",
+                                  f"{T}lead_opt_in_confirmed.html")
+KINDS += [LEAD_OPT_IN_CONFIRMED]
+
+
+def lead_opt_in_confirmed(*, lead_id: int, shown: Snapshot) -> NewEvent:
+    """The person clicked the link mailed to them (no actor: nobody was logged in)."""
+    return NewEvent(kind=LEAD_OPT_IN_CONFIRMED.name, entity_type="lead", entity_id=lead_id,
+                    actor_id=None, after=shown)

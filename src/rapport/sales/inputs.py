@@ -241,6 +241,16 @@ class WebFormInput(Input):
     required: FormFields = []
     source: _text(WebForm, "source") = "web form"  # type: ignore[valid-type]
     redirect_url: Annotated[str, Text.of(WebForm, "redirect_url"), AfterValidator(_redirect)] = ""
+    # Mail each new person a link to confirm; their lead is assigned once they click it.
+    double_opt_in: bool = False
+
+    @field_validator("double_opt_in")
+    @classmethod
+    def _opt_in_needs_email(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and "email" not in (info.data.get("required") or []):
+            raise ValueError("needs the email field on the form and required: the link is "
+                             "mailed there")
+        return value
 
     @field_validator("required")
     @classmethod
@@ -317,3 +327,15 @@ else:
 
 class EnrolInput(Input):
     sequence_id: RecordId
+
+
+# --- capture: CSV import of leads -----------------------------------------------------------------
+
+class LeadsImportOptions(Input):
+    """The leads import's own option: the source of rows without a ``source`` cell."""
+
+    default_source: _text(Lead, "source", required=True) = Field(  # type: ignore[valid-type]
+        "import", title="Source for rows without one")
+
+
+__all__ += ["LeadsImportOptions"]

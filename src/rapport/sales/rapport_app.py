@@ -3,6 +3,7 @@ search, timeline entries, the sales settings pages and the permissions."""
 
 import datetime as dt
 
+from rapport.activities.events import INTERACTION_LOGGED
 from rapport.core.permissions import Resource, grant
 from rapport.core.registry import (
     NavEntry,
@@ -12,8 +13,9 @@ from rapport.core.registry import (
     Subscriber,
     register,
 )
-from rapport.sales import events, search, services, tasks, urls
+from rapport.sales import events, imports, search, services, tasks, urls
 from rapport.sales.api import router
+from rapport.sales.services import mail_leads
 
 # --- sequences (nurturing): the worker, the subscribers that stop and start enrollments ---
 SEQUENCE_SUBSCRIBERS = [
@@ -54,6 +56,11 @@ APP = register(RapportApp(
     ],
     search=[search.leads],
     event_kinds=events.KINDS,
+    # capture: a CSV of leads through dataio's import pipeline
+    import_adapters=[imports.LEADS],
+    # capture: mail from a new sender becomes a lead; more mail updates it
+    subscribers=[Subscriber((INTERACTION_LOGGED.name,), mail_leads.leads_from_mail),
+                 *SEQUENCE_SUBSCRIBERS],
     resources=[
         Resource("leads", "Leads", {
             "view": grant(owner="all", manager="team", sales="own", marketing="all"),
@@ -71,6 +78,5 @@ APP = register(RapportApp(
         }, description="opportunities in the pipeline, counted from their owner"),
         *SEQUENCE_RESOURCES,
     ],
-    subscribers=[*SEQUENCE_SUBSCRIBERS],
     periodic=[*SEQUENCE_PERIODIC],
 ))

@@ -368,3 +368,37 @@ def lead_enrollments(*, lead_id: int, limit: int = 20) -> list[EnrollmentShown]:
                      email=states.get(run.outbound_email_id or 0))
             for run in runs.get(enrollment.id, [])]))
     return out
+
+
+# --- capture: double opt-in, inbound email ------------------------------------------------------
+
+def lead_by_opt_in_token(*, token: str) -> Lead:
+    """The lead a confirmation link is for (the public page: the token is the only key)."""
+    lead = None
+    if token and len(token) <= 64:
+        lead = Lead.objects.filter(opt_in_token=token, deleted_at__isnull=True).first()
+    if lead is None:
+        raise NotFound("this confirmation link is not valid (it may have been mistyped, or "
+                       "the request was removed)")
+    return lead
+
+
+def open_leads_by_email(*, emails: set[str]) -> dict[str, int]:
+    """email → id of the live, open lead with that address (to update it from new mail)."""
+    if not emails:
+        return {}
+    return dict(Lead.objects.filter(email__in=emails, deleted_at__isnull=True,
+                                    status__in=OPEN_STATUSES).values_list("email", "id"))
+
+
+def leads_by_contact_points(*, emails: set[str], phones: set[str]) -> dict[tuple[str, str], Lead]:
+    """Live leads by ("email", address) and ("phone", number), in bulk (an import's batch)."""
+    live = Lead.objects.filter(deleted_at__isnull=True).order_by("id")
+    found: dict[tuple[str, str], Lead] = {}
+    if emails:
+        for lead in live.filter(email__in=emails):
+            found.setdefault(("email", lead.email), lead)
+    if phones:
+        for lead in live.filter(phone__in=phones):
+            found.setdefault(("phone", lead.phone), lead)
+    return found

@@ -28,6 +28,10 @@ urlpatterns = [
     path("sequences/<int:sequence_id>/delete/", views.sequence_remove, name="sequence_delete"),
     path("leads/<int:lead_id>/enrol/", views.lead_enrol, name="lead_enrol"),
     path("leads/<int:lead_id>/unenrol/", views.lead_unenrol, name="lead_unenrol"),
+
+
+    # The link a double opt-in form mails (public, no login).
+    path("f/confirm/<str:token>/", views.lead_opt_in_confirm, name="lead_opt_in_confirm"),
     # The public endpoint a business's website posts to (no login, no CSRF token).
     path("f/<str:key>/", views.web_form_public, name="web_form_public"),
     path("f/<str:key>/thanks/", views.web_form_thanks, name="web_form_thanks"),

@@ -141,7 +141,8 @@ def web_form_settings(request):
                   "fields": request.POST.getlist("fields"),
                   "required": request.POST.getlist("required"),
                   "source": request.POST.get("source", ""),
-                  "redirect_url": request.POST.get("redirect_url", "")}
+                  "redirect_url": request.POST.get("redirect_url", ""),
+                  "double_opt_in": request.POST.get("double_opt_in") == "1"}
         outcome = submit(lambda: services.web_form_create(actor=request.user, data=values))
         if outcome.ok:
             return done(request, f"Form {outcome.result.name} made: copy its snippet below.",
@@ -255,7 +256,7 @@ def web_form_public(request, key: str):
     try:
         submission = services.web_form_submit(
             key=key, posted=request.POST, ip=_client_ip(request),
-            referer=request.headers.get("referer", ""))
+            referer=request.headers.get("referer", ""), site=request.build_absolute_uri("/"))
     except services.RateLimited as limited:
         response = render(request, "sales/form_public.html", {
             **context, "limited": True}, status=429)
@@ -390,3 +391,16 @@ def lead_unenrol(request, lead_id: int):
         data={"sequence_id": request.POST.get("sequence_id") or None}),
         success=lambda e: f"Taken out of {e.sequence.name}.", to="lead_detail",
         lead_id=lead_id)
+
+
+# --- capture: double opt-in ---------------------------------------------------------------
+
+def lead_opt_in_confirm(request, token: str):
+    """The link mailed by a double opt-in form (public, no login): confirms the lead once;
+    following it again says so and changes nothing; a token no lead has is a 404 page."""
+    try:
+        lead, now = services.lead_opt_in_confirm(token=token)
+    except NotFound:
+        return render(request, "sales/opt_in_confirm.html", {"state": "unknown"}, status=404)
+    return render(request, "sales/opt_in_confirm.html", {
+        "state": "confirmed" if now else "again", "lead": lead})

@@ -25,6 +25,7 @@ from rapport.sales.services.forms import (
     web_form_submit,
 )
 from rapport.sales.services.leads import Captured, lead_capture, lead_update
+from rapport.sales.services.opt_in import lead_opt_in_confirm, opt_in_email_queue  # capture
 from rapport.sales.services.scoring import leads_rescore, scoring_rule_create, scoring_rule_delete
 
 # --- sequences (nurturing) ---
@@ -54,3 +55,4 @@ __all__ = [
     "sequence_snapshot", "sequence_step_run", "sequence_update", "sequences_run_due",
     "stop_for_conversions", "stop_for_interactions",
 ]
+__all__ += ["lead_opt_in_confirm", "opt_in_email_queue"]
