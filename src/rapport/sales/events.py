@@ -67,3 +67,34 @@ def sales_settings_changed(*, actor_id: int, what: str, entity_id: int,
     """Audit only: a scoring rule, assignment rule or web form added, changed or removed."""
     return NewEvent(kind=SALES_SETTINGS_CHANGED.name, entity_type=what, entity_id=entity_id,
                     actor_id=actor_id, before=before, after=after)
+
+
+# --- pipeline: deal moves, wins, losses and changes (issue 10, pipeline) -----------------------
+
+DEAL_MOVED = EventKind("deal.moved", "Deal moved", f"{T}deal_moved.html")
+DEAL_WON = EventKind("deal.won", "Deal won", f"{T}deal_won.html")
+DEAL_LOST = EventKind("deal.lost", "Deal lost", f"{T}deal_lost.html")
+DEAL_UPDATED = EventKind("deal.updated", "Deal changed", f"{T}deal_updated.html")
+DEAL_DELETED = EventKind("deal.deleted", "Deal deleted", f"{T}deal_deleted.html")
+KINDS += [DEAL_MOVED, DEAL_WON, DEAL_LOST, DEAL_UPDATED, DEAL_DELETED]
+
+
+def deal_moved(*, deal_id: int, actor_id: int, contact_id: int | None, before: Snapshot,
+               after: Snapshot) -> NewEvent:
+    """From one stage to another (``before``/``after`` name the stages and probabilities;
+    ``after`` also holds the deal's name, amount and the days it spent in the old stage)."""
+    kind = (DEAL_WON if after.get("won") else DEAL_LOST if after.get("lost") else DEAL_MOVED)
+    return NewEvent(kind=kind.name, entity_type="deal", entity_id=deal_id,
+                    contact_id=contact_id, actor_id=actor_id, before=before, after=after)
+
+
+def deal_updated(*, deal_id: int, actor_id: int, contact_id: int | None, before: Snapshot,
+                 after: Snapshot) -> NewEvent:
+    return NewEvent(kind=DEAL_UPDATED.name, entity_type="deal", entity_id=deal_id,
+                    contact_id=contact_id, actor_id=actor_id, before=before, after=after)
+
+
+def deal_deleted(*, deal_id: int, actor_id: int, contact_id: int | None,
+                 shown: Snapshot) -> NewEvent:
+    return NewEvent(kind=DEAL_DELETED.name, entity_type="deal", entity_id=deal_id,
+                    contact_id=contact_id, actor_id=actor_id, before=shown)

@@ -40,6 +40,9 @@ APP = register(RapportApp(
         Resource("deals", "Deals", {
             "view": grant(owner="all", manager="team", sales="team", marketing="all"),
             "change": grant(owner="all", manager="team", sales="own"),
-        }, description="opportunities in the pipeline, counted from their owner"),
+            "delete": grant(owner="all", manager="team"),
+        }, description="opportunities in the pipeline, counted from their owner: a rep sees "
+                       "the team's deals and changes and moves their own; delete = into the "
+                       "bin"),
     ],
 ))

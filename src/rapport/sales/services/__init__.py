@@ -35,3 +35,27 @@ __all__ = [
     "scoring_rule_create", "scoring_rule_delete", "unregister_provider", "web_form_create",
     "web_form_delete", "web_form_submit",
 ]
+
+# --- pipeline: pipelines, stages, deal changes and moves (issue 10, pipeline) ------------------
+from rapport.sales.services.deals import (  # noqa: E402
+    closing_stage,
+    deal_delete,
+    deal_lines_set,
+    deal_move,
+    deal_update,
+    first_open_stage,
+)
+from rapport.sales.services.pipeline import (  # noqa: E402
+    pipeline_create,
+    pipeline_delete,
+    pipeline_update,
+    stage_create,
+    stage_delete,
+    stage_update,
+)
+
+__all__ += [
+    "closing_stage", "deal_delete", "deal_lines_set", "deal_move", "deal_update",
+    "first_open_stage", "pipeline_create", "pipeline_delete", "pipeline_update", "stage_create",
+    "stage_delete", "stage_update",
+]
