@@ -260,7 +260,8 @@ def deal_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
     limit = page_limit(params)
     queryset, lead = _deal_filters(user, visible_deals(user), params)
     queryset = queryset.select_related("stage", "pipeline", "owner", "contact", "company",
-                                       "territory").prefetch_related("lines")
+                                       "territory").prefetch_related(
+        Prefetch("lines", queryset=DealLine.objects.select_related("product")))
     fields = ("created_at", "id")
     return page_of(keyset(queryset, fields, True, params.get("cursor"), lead=lead), fields,
                    limit, params)
