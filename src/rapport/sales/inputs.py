@@ -159,8 +159,8 @@ class DealLineInput(Input):
     product_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
     description: _text(DealLine, "description") = ""  # type: ignore[valid-type]
     quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)] = Decimal("1")
-    unit_price: Annotated[Decimal | None, BeforeValidator(_blank_is_none),
-                          Field(ge=0, max_digits=14, decimal_places=2)] = Field(
+    unit_price: Annotated[Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+                          | None, BeforeValidator(_blank_is_none)] = Field(
         None, description="required for a line without a product")
 
 
@@ -276,10 +276,12 @@ class StageInput(Input):
     exactly one ``won`` and one ``lost`` stage. A won stage is 100 % likely, a lost one 0 %."""
 
     name: _text(Stage, "name", required=True)  # type: ignore[valid-type]
-    probability: Annotated[int | None, BeforeValidator(_blank_is_none),
-                           Field(ge=0, le=100, description="percent; won 100, lost 0")] = None
+    probability: Annotated[Annotated[int, Field(ge=0, le=100)] | None,
+                           BeforeValidator(_blank_is_none)] = Field(
+        None, description="percent; won 100, lost 0, required for an open stage")
     kind: Literal["open", "won", "lost"] = "open"
-    position: Annotated[int | None, BeforeValidator(_blank_is_none), Field(ge=1, le=1000)] = Field(
+    position: Annotated[Annotated[int, Field(ge=1, le=1000)] | None,
+                        BeforeValidator(_blank_is_none)] = Field(
         None, description="1 = first column; omitted: before the won and lost stages")
 
 

@@ -12,7 +12,7 @@ APP = register(RapportApp(
     urlpatterns=urls.urlpatterns,
     # Shown to everyone: each list holds only what its reader may see.
     nav=[NavEntry("Leads", "lead_list", "leads", order=12),
-         NavEntry("Deals", "deal_list", "deals", order=14)],
+         NavEntry("Deals", "deal_board", "deals", order=14)],
     settings=[
         SettingsEntry("Web forms", "web_form_settings",
                       "lead capture forms for your website: pick fields, copy the snippet",
