@@ -19,11 +19,19 @@ from rapport.core.inputs import Text
 from rapport.sales import selectors, services
 from rapport.sales.inputs import (
     ConvertInput,
+    DealChanges,
+    DealInput,
+    DealLinesInput,
+    DealMoveInput,
     EnrolInput,
     LeadChanges,
     LeadInput,
+    PipelineChanges,
+    PipelineInput,
     SequenceChanges,
     SequenceInput,
+    StageChanges,
+    StageInput,
 )
 
 router = Router(tags=["sales"])
@@ -97,6 +105,24 @@ class ConvertedOut(Schema):
     lead: LeadOut
 
 
+class DealLineOut(Schema):
+    id: int
+    product_id: int | None
+    sku: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    line_total: Decimal
+
+    @staticmethod
+    def resolve_sku(obj: Any) -> str:
+        return obj.product.sku if obj.product_id else ""
+
+    @staticmethod
+    def resolve_line_total(obj: Any) -> Decimal:
+        return (obj.quantity * obj.unit_price).quantize(Decimal("0.01"))
+
+
 class DealOut(Schema):
     id: int
     name: str
@@ -108,11 +134,19 @@ class DealOut(Schema):
     stage_id: int
     stage: str
     probability: int
+    status: str = Field(description="open, won or lost")
     contact_id: int | None
     company_id: int | None
     lead_id: int | None
+    territory_id: int | None
+    next_step: str
+    stage_entered_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    lost_reason: str
+    lines: list[DealLineOut]
     version: int
     created_at: dt.datetime
+    updated_at: dt.datetime
 
     @staticmethod
     def resolve_stage(obj: Any) -> str:
@@ -122,6 +156,14 @@ class DealOut(Schema):
     def resolve_probability(obj: Any) -> int:
         return obj.stage.probability
 
+    @staticmethod
+    def resolve_status(obj: Any) -> str:
+        return "won" if obj.stage.is_won else "lost" if obj.stage.is_lost else "open"
+
+    @staticmethod
+    def resolve_lines(obj: Any) -> list[Any]:
+        return sorted(obj.lines.all(), key=lambda line: (line.position, line.id))
+
 
 class DealPage(Schema):
     items: list[DealOut]
@@ -129,8 +171,11 @@ class DealPage(Schema):
 
 
 class DealFilters(Schema):
-    owner: Annotated[str, Text(20)] | None = None
+    owner: Annotated[str, Text(20)] | None = Field(None, description="a user id or me")
     stage: int | None = None
+    pipeline: int | None = None
+    territory: int | None = None
+    status: Annotated[str, Text(10)] | None = Field(None, description="open, won or lost")
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 
@@ -284,3 +329,116 @@ def unenrol_lead(request: HttpRequest, lead_id: int, payload: EnrolInput):
 def list_enrollments(request: HttpRequest, lead_id: int):
     lead = selectors.lead_get(user=request.user, lead_id=lead_id)
     return [shown.enrollment for shown in selectors.lead_enrollments(lead_id=lead.id)]
+
+
+# --- pipeline: pipelines, stages, deal writes and moves (issue 10, pipeline) -------------------
+
+class StageOut(Schema):
+    id: int
+    pipeline_id: int
+    name: str
+    position: int
+    probability: int
+    kind: str = Field(description="open, won or lost")
+
+    @staticmethod
+    def resolve_kind(obj: Any) -> str:
+        return "won" if obj.is_won else "lost" if obj.is_lost else "open"
+
+
+class PipelineOut(Schema):
+    id: int
+    name: str
+    is_default: bool
+    stages: list[StageOut]
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_stages(obj: Any) -> list[Any]:
+        return sorted(obj.stages.all(), key=lambda stage: stage.position)
+
+
+@router.get("/pipelines", response={200: list[PipelineOut], **ERRORS})
+def list_pipelines(request: HttpRequest):
+    return selectors.pipeline_list()
+
+
+@router.post("/pipelines", response={201: PipelineOut, **ERRORS})
+def create_pipeline(request: HttpRequest, payload: PipelineInput):
+    pipeline = services.pipeline_create(actor=request.user, data=payload)
+    return Status(201, selectors.pipeline_get(pipeline_id=pipeline.id))
+
+
+@router.get("/pipelines/{int:pipeline_id}", response={200: PipelineOut, **ERRORS})
+def get_pipeline(request: HttpRequest, pipeline_id: int):
+    return selectors.pipeline_get(pipeline_id=pipeline_id)
+
+
+@router.patch("/pipelines/{int:pipeline_id}", response={200: PipelineOut, **ERRORS})
+def update_pipeline(request: HttpRequest, pipeline_id: int, payload: PipelineChanges):
+    services.pipeline_update(actor=request.user, pipeline_id=pipeline_id, changes=payload)
+    return selectors.pipeline_get(pipeline_id=pipeline_id)
+
+
+@router.delete("/pipelines/{int:pipeline_id}", response={204: None, **ERRORS})
+def delete_pipeline(request: HttpRequest, pipeline_id: int):
+    services.pipeline_delete(actor=request.user, pipeline_id=pipeline_id)
+    return Status(204, None)
+
+
+@router.post("/pipelines/{int:pipeline_id}/stages", response={201: StageOut, **ERRORS})
+def create_stage(request: HttpRequest, pipeline_id: int, payload: StageInput):
+    return Status(201, services.stage_create(actor=request.user, pipeline_id=pipeline_id,
+                                             data=payload))
+
+
+@router.get("/stages/{int:stage_id}", response={200: StageOut, **ERRORS})
+def get_stage(request: HttpRequest, stage_id: int):
+    return selectors.stage_get(stage_id=stage_id)
+
+
+@router.patch("/stages/{int:stage_id}", response={200: StageOut, **ERRORS})
+def update_stage(request: HttpRequest, stage_id: int, payload: StageChanges):
+    services.stage_update(actor=request.user, stage_id=stage_id, changes=payload)
+    return selectors.stage_get(stage_id=stage_id)
+
+
+@router.delete("/stages/{int:stage_id}", response={204: None, **ERRORS})
+def delete_stage(request: HttpRequest, stage_id: int):
+    services.stage_delete(actor=request.user, stage_id=stage_id)
+    return Status(204, None)
+
+
+@router.post("/deals", response={201: DealOut, **ERRORS})
+def create_deal(request: HttpRequest, payload: DealInput):
+    deal = services.deal_create(actor=request.user, data=payload)
+    return Status(201, selectors.deal_get(user=request.user, deal_id=deal.id))
+
+
+@router.patch("/deals/{int:deal_id}", response={200: DealOut, **WRITE_ERRORS})
+def update_deal(request: HttpRequest, deal_id: int, payload: DealChanges):
+    services.deal_update(actor=request.user, deal_id=deal_id, version=payload.version,
+                         changes=payload)
+    return selectors.deal_get(user=request.user, deal_id=deal_id)
+
+
+@router.put("/deals/{int:deal_id}/lines", response={200: DealOut, **WRITE_ERRORS})
+def set_deal_lines(request: HttpRequest, deal_id: int, payload: DealLinesInput):
+    services.deal_lines_set(actor=request.user, deal_id=deal_id, data=payload)
+    return selectors.deal_get(user=request.user, deal_id=deal_id)
+
+
+@router.post("/deals/{int:deal_id}/move", response={200: DealOut, **WRITE_ERRORS})
+def move_deal(request: HttpRequest, deal_id: int, payload: DealMoveInput):
+    """Move the deal to ``stage_id`` (of its pipeline). ``version`` is the deal's version you
+    last read: when someone changed the deal since, 409 with the deal as it now is, and
+    nothing changes. The lost stage needs ``lost_reason``."""
+    services.deal_move(actor=request.user, deal_id=deal_id, stage_id=payload.stage_id,
+                       version=payload.version, lost_reason=payload.lost_reason)
+    return selectors.deal_get(user=request.user, deal_id=deal_id)
+
+
+@router.delete("/deals/{int:deal_id}", response={204: None, **ERRORS})
+def delete_deal(request: HttpRequest, deal_id: int):
+    services.deal_delete(actor=request.user, deal_id=deal_id)
+    return Status(204, None)

@@ -117,3 +117,34 @@ def lead_opt_in_confirmed(*, lead_id: int, shown: Snapshot) -> NewEvent:
     """The person clicked the link mailed to them (no actor: nobody was logged in)."""
     return NewEvent(kind=LEAD_OPT_IN_CONFIRMED.name, entity_type="lead", entity_id=lead_id,
                     actor_id=None, after=shown)
+
+
+# --- pipeline: deal moves, wins, losses and changes (issue 10, pipeline) -----------------------
+
+DEAL_MOVED = EventKind("deal.moved", "Deal moved", f"{T}deal_moved.html")
+DEAL_WON = EventKind("deal.won", "Deal won", f"{T}deal_won.html")
+DEAL_LOST = EventKind("deal.lost", "Deal lost", f"{T}deal_lost.html")
+DEAL_UPDATED = EventKind("deal.updated", "Deal changed", f"{T}deal_updated.html")
+DEAL_DELETED = EventKind("deal.deleted", "Deal deleted", f"{T}deal_deleted.html")
+KINDS += [DEAL_MOVED, DEAL_WON, DEAL_LOST, DEAL_UPDATED, DEAL_DELETED]
+
+
+def deal_moved(*, deal_id: int, actor_id: int, contact_id: int | None, before: Snapshot,
+               after: Snapshot) -> NewEvent:
+    """From one stage to another (``before``/``after`` name the stages and probabilities;
+    ``after`` also holds the deal's name, amount and the days it spent in the old stage)."""
+    kind = (DEAL_WON if after.get("won") else DEAL_LOST if after.get("lost") else DEAL_MOVED)
+    return NewEvent(kind=kind.name, entity_type="deal", entity_id=deal_id,
+                    contact_id=contact_id, actor_id=actor_id, before=before, after=after)
+
+
+def deal_updated(*, deal_id: int, actor_id: int, contact_id: int | None, before: Snapshot,
+                 after: Snapshot) -> NewEvent:
+    return NewEvent(kind=DEAL_UPDATED.name, entity_type="deal", entity_id=deal_id,
+                    contact_id=contact_id, actor_id=actor_id, before=before, after=after)
+
+
+def deal_deleted(*, deal_id: int, actor_id: int, contact_id: int | None,
+                 shown: Snapshot) -> NewEvent:
+    return NewEvent(kind=DEAL_DELETED.name, entity_type="deal", entity_id=deal_id,
+                    contact_id=contact_id, actor_id=actor_id, before=shown)

@@ -18,13 +18,16 @@ from rapport.sales.models import (
     AssignmentMethod,
     AssignmentRule,
     Deal,
+    DealLine,
     Grade,
     Lead,
     LeadStatus,
     Operator,
+    Pipeline,
     ScoringField,
     Sequence,
     SequenceStep,
+    Stage,
     StepKind,
     WebForm,
 )
@@ -153,6 +156,18 @@ class ConvertInput(Input):
         None, description="the lead's version you last read; a stale one gets 409")
 
 
+class DealLineInput(Input):
+    """A product from the catalogue (its price unless ``unit_price`` is given), or a free-text
+    line with a ``description`` and a ``unit_price``."""
+
+    product_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    description: _text(DealLine, "description") = ""  # type: ignore[valid-type]
+    quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)] = Decimal("1")
+    unit_price: Annotated[Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+                          | None, BeforeValidator(_blank_is_none)] = Field(
+        None, description="required for a line without a product")
+
+
 class DealInput(Input):
     name: _text(Deal, "name", required=True)  # type: ignore[valid-type]
     amount: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] = Decimal("0")
@@ -164,6 +179,10 @@ class DealInput(Input):
     company_id: RecordId | None = None
     owner_id: RecordId | None = Field(None, description="defaults to you")
     lead_id: RecordId | None = None
+    territory_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    next_step: _text(Deal, "next_step") = ""  # type: ignore[valid-type]
+    lines: Annotated[list[DealLineInput], Field(max_length=200)] = Field(
+        [], description="products from the catalogue; when given, the amount is their total")
 
 
 class ScoringRuleInput(Input):
@@ -339,3 +358,85 @@ class LeadsImportOptions(Input):
 
 
 __all__ += ["LeadsImportOptions"]
+
+
+# --- pipeline: pipelines, stages, deal changes, lines and moves (issue 10, pipeline) -------------
+
+STAGE_KINDS = ("open", "won", "lost")
+
+
+class StageInput(Input):
+    """A stage of a pipeline: ``open`` stages are the columns deals work through; a pipeline has
+    exactly one ``won`` and one ``lost`` stage. A won stage is 100 % likely, a lost one 0 %."""
+
+    name: _text(Stage, "name", required=True)  # type: ignore[valid-type]
+    probability: Annotated[Annotated[int, Field(ge=0, le=100)] | None,
+                           BeforeValidator(_blank_is_none)] = Field(
+        None, description="percent; won 100, lost 0, required for an open stage")
+    kind: Literal["open", "won", "lost"] = "open"
+    position: Annotated[Annotated[int, Field(ge=1, le=1000)] | None,
+                        BeforeValidator(_blank_is_none)] = Field(
+        None, description="1 = first column; omitted: before the won and lost stages")
+
+
+class PipelineInput(Input):
+    name: _text(Pipeline, "name", required=True)  # type: ignore[valid-type]
+    is_default: bool = False
+    stages: Annotated[list[StageInput] | None, Field(max_length=30)] = Field(
+        None, description="omitted: New, Qualified, Proposal, Negotiation, Won, Lost")
+
+
+class PipelineUpdate(Input):
+    name: _text(Pipeline, "name", required=True)  # type: ignore[valid-type]
+    is_default: bool = False
+
+
+if TYPE_CHECKING:
+    PipelineChanges = PipelineUpdate
+    StageChanges = StageInput
+else:
+    PipelineChanges = partial(PipelineUpdate, "PipelineChanges")
+    StageChanges = partial(StageInput, "StageChanges")
+
+
+class DealLinesInput(Input):
+    """The deal's lines as a whole (replacing the ones it had); an empty list removes them and
+    the deal's amount is typed by hand again."""
+
+    lines: Annotated[list[DealLineInput], Field(max_length=200)]
+    version: int = Field(..., ge=1, description="the deal's version you last read")
+
+
+class DealUpdate(Input):
+    """What a person changes on a deal's page (or ``PATCH``); the stage changes by a move."""
+
+    name: _text(Deal, "name", required=True)  # type: ignore[valid-type]
+    amount: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] = Decimal("0")
+    currency: Annotated[str, Text(3, min_length=3), AfterValidator(lambda v: v.upper())] = "USD"
+    expected_close: Annotated[dt.date | None, BeforeValidator(_blank_is_none)] = None
+    owner_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    contact_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    company_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    territory_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    next_step: _text(Deal, "next_step") = ""  # type: ignore[valid-type]
+
+
+if TYPE_CHECKING:
+    DealChanges = DealUpdate
+else:
+    DealChanges = with_version(partial(DealUpdate, "DealChangesBase"), "DealChanges")
+
+
+class DealMoveInput(Input):
+    stage_id: RecordId
+    version: int = Field(..., ge=1, description="the deal's version you last read; stale: 409")
+    lost_reason: _text(Deal, "lost_reason") = Field(  # type: ignore[valid-type]
+        "", description="required when the stage is the lost one")
+
+
+__all__ = ["AssignmentRuleInput", "ConvertInput", "DealInput", "FORM_FIELDS", "LeadChanges",
+           "LeadInput", "LeadUpdate", "ScoringRuleInput", "UTM_FIELDS", "WebFormInput",
+           # pipeline
+           "DealChanges", "DealLineInput", "DealLinesInput", "DealMoveInput", "DealUpdate",
+           "PipelineChanges", "PipelineInput", "PipelineUpdate", "STAGE_KINDS", "StageChanges",
+           "StageInput"]

@@ -40,7 +40,7 @@ APP = register(RapportApp(
     urlpatterns=urls.urlpatterns,
     # Shown to everyone: each list holds only what its reader may see.
     nav=[NavEntry("Leads", "lead_list", "leads", order=26, group="Sales"),
-         NavEntry("Deals", "deal_list", "deals", order=27, group="Sales"),
+         NavEntry("Deals", "deal_board", "deals", order=27, group="Sales"),
          NavEntry("Sequences", "sequence_list", "sequences", order=29, group="Sales",
                   permission="sequences.view")],
     settings=[
@@ -75,7 +75,10 @@ APP = register(RapportApp(
         Resource("deals", "Deals", {
             "view": grant(owner="all", manager="team", sales="team", marketing="all"),
             "change": grant(owner="all", manager="team", sales="own"),
-        }, description="opportunities in the pipeline, counted from their owner"),
+            "delete": grant(owner="all", manager="team"),
+        }, description="opportunities in the pipeline, counted from their owner: a rep sees "
+                       "the team's deals and changes and moves their own; delete = into the "
+                       "bin"),
         *SEQUENCE_RESOURCES,
     ],
     periodic=[*SEQUENCE_PERIODIC],

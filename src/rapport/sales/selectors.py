@@ -7,18 +7,21 @@ role changes them (``settings.change``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, Q, QuerySet, When
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, When
+from django.utils import timezone
 
 from rapport.accounts.selectors import all_users, display_names
 from rapport.activities.selectors import outbound_email_states
 from rapport.core import registry
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Event
-from rapport.core.pagination import Page, keyset, page_limit, page_of
-from rapport.core.permissions import can, scope_for
+from rapport.core.pagination import Page, keyset, merged_page, page_limit, page_of
+from rapport.core.permissions import can, scope_for, visible_owners
 from rapport.sales.models import (
     GRADES,
     LEAD_STATUSES,
@@ -26,6 +29,7 @@ from rapport.sales.models import (
     AssignmentLog,
     AssignmentRule,
     Deal,
+    DealLine,
     Enrollment,
     Lead,
     LeadScoringRule,
@@ -34,7 +38,9 @@ from rapport.sales.models import (
     Sequence,
     SequenceStep,
     Stage,
+    StageChange,
     StepRun,
+    Territory,
     WebForm,
 )
 
@@ -223,12 +229,12 @@ def visible_deals(user: Any, action: str = "view") -> QuerySet[Deal]:
     return Deal.objects.restrict(user, action).filter(deleted_at__isnull=True)
 
 
-def deal_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
-    """Newest deals first; filters: owner (an id or "me"), stage."""
-    params = _clean(params)
-    limit = page_limit(params)
-    queryset = visible_deals(user).select_related("stage", "pipeline", "owner", "contact",
-                                                  "company")
+DEAL_STATUSES = ("open", "won", "lost")
+
+
+def _deal_filters(user: Any, queryset: QuerySet[Deal], params: dict[str, Any]
+                  ) -> tuple[QuerySet[Deal], tuple[str, ...]]:
+    """owner (an id or "me"), stage, pipeline, territory, status (open, won or lost)."""
     lead: tuple[str, ...] = ()
     if params.get("owner") == "me":
         queryset, lead = queryset.filter(owner_id=user.id), ("owner_id",)
@@ -238,6 +244,33 @@ def deal_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
     stage_id = _int_param(params, "stage", "a stage id")
     if stage_id is not None:
         queryset = queryset.filter(stage_id=stage_id)
+    pipeline_id = _int_param(params, "pipeline", "a pipeline id")
+    if pipeline_id is not None:
+        queryset = queryset.filter(pipeline_id=pipeline_id)
+    territory_id = _int_param(params, "territory", "a territory id")
+    if territory_id is not None:
+        queryset = queryset.filter(territory_id=territory_id)
+    status = params.get("status")
+    if status == "open":
+        queryset = queryset.filter(closed_at__isnull=True)
+    elif status == "won":
+        queryset = queryset.filter(stage__is_won=True)
+    elif status == "lost":
+        queryset = queryset.filter(stage__is_lost=True)
+    elif status:
+        raise ValidationFailed({"status": f"must be one of {', '.join(DEAL_STATUSES)}"})
+    return queryset, lead
+
+
+def deal_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
+    """Newest deals first; filters: owner (an id or "me"), stage, pipeline, territory,
+    status (open, won, lost)."""
+    params = _clean(params)
+    limit = page_limit(params)
+    queryset, lead = _deal_filters(user, visible_deals(user), params)
+    queryset = queryset.select_related("stage", "pipeline", "owner", "contact", "company",
+                                       "territory").prefetch_related(
+        Prefetch("lines", queryset=DealLine.objects.select_related("product")))
     fields = ("created_at", "id")
     return page_of(keyset(queryset, fields, True, params.get("cursor"), lead=lead), fields,
                    limit, params)
@@ -245,7 +278,10 @@ def deal_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
 
 def deal_get(*, user: Any, deal_id: int) -> Deal:
     deal = (visible_deals(user).select_related("stage", "pipeline", "owner", "contact",
-                                               "company").filter(id=deal_id).first())
+                                               "company", "territory")
+            .prefetch_related(Prefetch("lines", queryset=DealLine.objects.select_related(
+                "product").order_by("position", "id")))
+            .filter(id=deal_id).first())
     if deal is None:
         raise NotFound(f"no deal with id {deal_id}")
     return deal
@@ -402,3 +438,231 @@ def leads_by_contact_points(*, emails: set[str], phones: set[str]) -> dict[tuple
         for lead in live.filter(phone__in=phones):
             found.setdefault(("phone", lead.phone), lead)
     return found
+
+
+# --- pipeline: the kanban board, pipelines, stage history (issue 10, pipeline) -----------------
+
+BOARD_PAGE = 20  # cards per column on the first render and per "more"
+CLOSED_SHOWN_DAYS = 30  # the won and lost columns hold the deals closed this recently
+
+
+@dataclass
+class Total:
+    currency: str
+    amount: Decimal
+    weighted: Decimal
+
+
+@dataclass
+class Column:
+    stage: Stage
+    count: int
+    totals: list[Total]
+    page: Page
+
+    @property
+    def closed(self) -> bool:
+        return self.stage.is_won or self.stage.is_lost
+
+
+@dataclass
+class Board:
+    pipeline: Pipeline
+    pipelines: list[Pipeline]
+    stages: list[Stage]
+    columns: list[Column]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def pipeline_list() -> list[Pipeline]:
+    """Every pipeline with its stages in order (shared settings: everyone reads them)."""
+    return list(Pipeline.objects.order_by("-is_default", "name", "id").prefetch_related(
+        Prefetch("stages", queryset=Stage.objects.order_by("position"))))
+
+
+def pipeline_get(*, pipeline_id: int) -> Pipeline:
+    pipeline = (Pipeline.objects.prefetch_related(
+        Prefetch("stages", queryset=Stage.objects.order_by("position")))
+        .filter(id=pipeline_id).first())
+    if pipeline is None:
+        raise NotFound(f"no pipeline with id {pipeline_id}")
+    return pipeline
+
+
+def stage_get(*, stage_id: int) -> Stage:
+    stage = Stage.objects.filter(id=stage_id).first()
+    if stage is None:
+        raise NotFound(f"no stage with id {stage_id}")
+    return stage
+
+
+def territory_choices(*, limit: int = 500) -> list[Territory]:
+    """Territories to filter the board by (read only here; they are set elsewhere)."""
+    return list(Territory.objects.order_by("position", "id")[:limit])
+
+
+def closed_since() -> dt.datetime:
+    return timezone.now() - dt.timedelta(days=CLOSED_SHOWN_DAYS)
+
+
+def board_pipeline(params: dict[str, Any]) -> Pipeline | None:
+    """The pipeline the board shows: the one asked for, else the default."""
+    pipeline_id = _int_param(params, "pipeline", "a pipeline id")
+    if pipeline_id is None:
+        return default_pipeline()
+    pipeline = Pipeline.objects.filter(id=pipeline_id).first()
+    if pipeline is None:
+        raise ValidationFailed({"pipeline": f"no pipeline with id {pipeline_id}"})
+    return pipeline
+
+
+def _board_filters(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: params[k] for k in ("owner", "territory") if params.get(k)}
+
+
+def column_totals(*, user: Any, stages: list[Stage], params: dict[str, Any] | None = None
+                  ) -> dict[int, tuple[int, list[Total]]]:
+    """Each column's deal count and its amounts (and amounts × the stage's probability) per
+    currency, in one grouped query."""
+    params = _board_filters(_clean(params))
+    queryset, _ = _deal_filters(user, visible_deals(user), params)
+    open_ids = [s.id for s in stages if not (s.is_won or s.is_lost)]
+    closed_ids = [s.id for s in stages if s.is_won or s.is_lost]
+    queryset = queryset.filter(Q(stage_id__in=open_ids)
+                               | Q(stage_id__in=closed_ids, closed_at__gte=closed_since()))
+    rows = (queryset.values("stage_id", "currency").annotate(n=Count("id"), total=Sum("amount"))
+            .order_by("stage_id", "currency"))
+    probability = {s.id: s.probability for s in stages}
+    out: dict[int, tuple[int, list[Total]]] = {s.id: (0, []) for s in stages}
+    for row in rows:
+        count, totals = out[row["stage_id"]]
+        amount = row["total"] or Decimal("0")
+        weighted = (amount * probability[row["stage_id"]] / 100).quantize(Decimal("0.01"))
+        totals.append(Total(currency=row["currency"], amount=amount, weighted=weighted))
+        out[row["stage_id"]] = (count + row["n"], totals)
+    return out
+
+
+def board_column(*, user: Any, stage: Stage, params: dict[str, Any] | None = None) -> Page:
+    """One page of a column, newest in the stage first. Each owner's cards come through the
+    (owner, stage, entered) index, so a team's column costs the same however many deals the
+    business has; everyone's through the (stage, entered) one."""
+    params = _clean(params)
+    limit = min(page_limit({"limit": params.get("limit", BOARD_PAGE)}), 100)
+    base = visible_deals(user).filter(stage_id=stage.id)
+    if stage.is_won or stage.is_lost:
+        base = base.filter(closed_at__gte=closed_since())
+    territory_id = _int_param(params, "territory", "a territory id")
+    if territory_id is not None:
+        base = base.filter(territory_id=territory_id)
+    owners = visible_owners(user, "deals.view")
+    wanted = params.get("owner")
+    if wanted:
+        wanted_id: int = (user.id if wanted == "me"
+                          else _int_param(params, "owner", "a user id or me") or 0)
+        owners = [wanted_id] if owners is None or wanted_id in owners else []
+    fields = ("stage_entered_at", "id")
+    cursor = params.get("cursor")
+
+    def shown(queryset: QuerySet[Deal]) -> QuerySet[Deal]:
+        return queryset.select_related("owner")
+
+    if owners is None:
+        return page_of(shown(keyset(base, fields, True, cursor, lead=("stage_id",))), fields,
+                       limit, params)
+    if len(owners) == 1:
+        return page_of(shown(keyset(base.filter(owner_id=owners[0]), fields, True, cursor,
+                                    lead=("owner_id", "stage_id"))), fields, limit, params)
+    return merged_page([base.filter(owner_id=owner) for owner in owners], fields, True,
+                       cursor, limit, lead=("owner_id", "stage_id"), filters=params,
+                       load=lambda ids: shown(Deal.objects.filter(id__in=ids)))
+
+
+def deal_board(*, user: Any, params: dict[str, Any] | None = None) -> Board | None:
+    """The kanban board of one pipeline: a column per stage with its count, totals and first
+    page of cards. None when there is no pipeline yet."""
+    params = _clean(params)
+    pipeline = board_pipeline(params)
+    if pipeline is None:
+        return None
+    stages = pipeline_stages(pipeline_id=pipeline.id)
+    filters = _board_filters(params)
+    totals = column_totals(user=user, stages=stages, params=filters)
+    columns = [Column(stage=stage, count=totals[stage.id][0], totals=totals[stage.id][1],
+                      page=board_column(user=user, stage=stage, params=filters))
+               for stage in stages]
+    return Board(pipeline=pipeline, pipelines=list(Pipeline.objects.order_by(
+        "-is_default", "name", "id")), stages=stages, columns=columns,
+        params={**filters, "pipeline": pipeline.id})
+
+
+@dataclass
+class StageVisit:
+    stage: str
+    entered_at: dt.datetime | None
+    left_at: dt.datetime | None
+    seconds: int | None
+    moved_by: str = ""
+
+    @property
+    def current(self) -> bool:
+        return self.left_at is None
+
+    @property
+    def duration(self) -> str:
+        if self.seconds is None:
+            return "—"
+        days, rest = divmod(self.seconds, 86400)
+        hours, rest = divmod(rest, 3600)
+        if days:
+            return f"{days} d {hours} h"
+        if hours:
+            return f"{hours} h {rest // 60} min"
+        return f"{rest // 60} min"
+
+
+def deal_stage_history(*, deal: Deal) -> list[StageVisit]:
+    """Each stage the deal has been in, oldest first, with how long it stayed (load the deal
+    first: that is the check). The last one is where it is now."""
+    changes = list(StageChange.objects.filter(deal_id=deal.id)
+                   .select_related("from_stage", "to_stage", "actor")
+                   .order_by("changed_at", "id"))
+    now = timezone.now()
+    if not changes:
+        entered = deal.stage_entered_at or deal.created_at
+        return [StageVisit(stage=deal.stage.name, entered_at=entered, left_at=None,
+                           seconds=int((now - entered).total_seconds()) if entered else None)]
+    first = changes[0]
+    visits = [StageVisit(stage=first.from_stage.name if first.from_stage else "—",
+                         entered_at=deal.created_at, left_at=first.changed_at,
+                         seconds=first.seconds_in_stage)]
+    for i, change in enumerate(changes):
+        after = changes[i + 1] if i + 1 < len(changes) else None
+        visits.append(StageVisit(
+            stage=change.to_stage.name, entered_at=change.changed_at,
+            left_at=after.changed_at if after else None,
+            seconds=(after.seconds_in_stage if after else
+                     max(int((now - change.changed_at).total_seconds()), 0)),
+            moved_by=change.actor.display_name if change.actor else ""))
+    return visits
+
+
+def deal_timeline(*, deal_id: int, limit: int = 50) -> list[Event]:
+    """What happened to the deal (load the deal first: that is the check), newest first."""
+    rows = list(Event.objects.filter(entity_type="deal", entity_id=deal_id)
+                .select_related("actor").order_by("-occurred_at", "-id")[:limit])
+    kinds = registry.event_kinds()
+    for event in rows:
+        kind = kinds.get(event.kind)
+        event.kind_label = kind.label if kind else event.kind
+        event.template = (kind.timeline if kind and kind.timeline
+                          else "contacts/timeline/_other.html")
+    return rows
+
+
+def can_change_deal(user: Any, deal: Deal) -> bool:
+    return can(user, "deals.change", deal)
+
+
+def can_delete_deal(user: Any, deal: Deal) -> bool:
+    return can(user, "deals.delete", deal)

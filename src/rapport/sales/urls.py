@@ -35,4 +35,13 @@ urlpatterns = [
     # The public endpoint a business's website posts to (no login, no CSRF token).
     path("f/<str:key>/", views.web_form_public, name="web_form_public"),
     path("f/<str:key>/thanks/", views.web_form_thanks, name="web_form_thanks"),
+    # pipeline: the kanban board, moves and the deal page's forms (issue 10, pipeline)
+    path("deals/board/", views.deal_board, name="deal_board"),
+    path("deals/board/column/<int:stage_id>/", views.deal_board_column,
+         name="deal_board_column"),
+    path("deals/<int:deal_id>/move/", views.deal_move, name="deal_move"),
+    path("deals/<int:deal_id>/close/", views.deal_close, name="deal_close"),
+    path("deals/<int:deal_id>/edit/", views.deal_edit, name="deal_edit"),
+    path("deals/<int:deal_id>/lines/", views.deal_lines_edit, name="deal_lines_edit"),
+    path("deals/<int:deal_id>/delete/", views.deal_remove, name="deal_delete"),
 ]

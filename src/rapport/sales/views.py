@@ -3,11 +3,15 @@ request, call one service or selector, render (core.pages maps the errors)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -17,6 +21,7 @@ from rapport.contacts.inputs import CompanySize
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.pages import act, done, list_page, posted_version, submit
 from rapport.core.permissions import can
+from rapport.orders.selectors import product_choices
 from rapport.sales import selectors, services
 from rapport.sales.inputs import FORM_FIELDS
 from rapport.sales.models import (
@@ -103,16 +108,9 @@ def lead_convert(request, lead_id: int):
 
 @login_required
 def deal_list(request):
-    listing = list_page(request, selectors.deal_list, ("owner", "stage", "cursor"))
+    listing = list_page(request, selectors.deal_list,
+                        ("owner", "stage", "pipeline", "territory", "status", "cursor"))
     return render(request, "sales/deal_list.html", {**listing.context(), "section": "deals"})
-
-
-@login_required
-def deal_detail(request, deal_id: int):
-    deal = selectors.deal_get(user=request.user, deal_id=deal_id)
-    return render(request, "sales/deal_detail.html", {
-        "deal": deal, "stages": selectors.pipeline_stages(pipeline_id=deal.pipeline_id),
-        "section": "deals"})
 
 
 # --- settings ----------------------------------------------------------------------------------
@@ -329,6 +327,229 @@ def _row_errors(errors: dict, given: list[int]) -> dict:
     return out
 
 
+# --- pipeline: the kanban board, moves, the deal page (issue 10, pipeline) ---------------------
+
+BOARD_PARAMS = ("pipeline", "owner", "territory")
+
+
+def _board_query(source) -> dict[str, str]:
+    """The board's filters from a request's GET or POST (kept across moves and "more")."""
+    return {name: str(source.get(name, "")) for name in BOARD_PARAMS if source.get(name)}
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _mark_movable(request, deals) -> None:
+    for deal in deals:
+        deal.can_move = selectors.can_change_deal(request.user, deal)
+
+
+def _card_context(request, deal, stages, params) -> dict:
+    _mark_movable(request, [deal])
+    return {"d": deal, "stages": stages, "params": params}
+
+
+@login_required
+def deal_board(request):
+    """One column per stage of the chosen pipeline, with counts, totals and the first cards."""
+    params = _board_query(request.GET)
+    try:
+        board = selectors.deal_board(user=request.user, params=params)
+        errors: dict = {}
+    except ValidationFailed as failure:
+        board, errors = None, failure.errors
+    if board is None and not errors:
+        services.ensure_default_pipeline()
+        board = selectors.deal_board(user=request.user, params={})
+    for column in board.columns if board else []:
+        _mark_movable(request, column.page.items)
+    return render(request, "sales/deal_board.html", {
+        "board": board, "errors": errors, "params": board.params if board else params,
+        "owners": user_list(user=request.user), "territories": selectors.territory_choices(),
+        "section": "deals"}, status=422 if errors else 200)
+
+
+@login_required
+def deal_board_column(request, stage_id: int):
+    """The next cards of one column ("more", loaded by htmx after the ones shown)."""
+    stage = selectors.stage_get(stage_id=stage_id)
+    params = _board_query(request.GET)
+    try:
+        page = selectors.board_column(user=request.user, stage=stage, params={
+            **params, "cursor": request.GET.get("cursor", "")})
+    except ValidationFailed as failure:
+        return HttpResponse(f'<p class="error">{escape(str(failure))}</p>', status=422)
+    stages = selectors.pipeline_stages(pipeline_id=stage.pipeline_id)
+    _mark_movable(request, page.items)
+    return render(request, "sales/_board_more.html", {
+        "page": page, "stage": stage, "stages": stages, "params": params})
+
+
+def _move_answer(request, deal_id: int, params: dict, *, status: int, message: str):
+    """What the board's script gets after a move: the card as it now is, in its stage, and the
+    column headers with their new counts and totals."""
+    deal = selectors.deal_get(user=request.user, deal_id=deal_id)
+    stages = selectors.pipeline_stages(pipeline_id=deal.pipeline_id)
+    totals = selectors.column_totals(user=request.user, stages=stages, params=params)
+    headers = {str(stage.id): render_to_string("sales/_board_header.html", {
+        "column": selectors.Column(stage=stage, count=totals[stage.id][0],
+                                   totals=totals[stage.id][1], page=None)}, request=request)
+        for stage in stages}
+    card = render_to_string("sales/_deal_card.html", _card_context(request, deal, stages,
+                                                                   params), request=request)
+    return JsonResponse({"message": message, "stage_id": deal.stage_id, "card": card,
+                         "version": deal.version, "headers": headers}, status=status)
+
+
+@login_required
+@require_POST
+def deal_move(request, deal_id: int):
+    """A move from the board (dragged, or the card's "Move to" box) or the deal page. Without
+    JavaScript it is a plain form post that comes back to where it was sent from."""
+    params = _board_query(request.POST)
+    try:
+        stage_id = int(request.POST.get("stage_id", ""))
+    except ValueError:
+        stage_id = 0
+    back = request.POST.get("back") == "deal"
+    try:
+        deal = services.deal_move(actor=request.user, deal_id=deal_id, stage_id=stage_id,
+                                  version=posted_version(request),
+                                  lost_reason=request.POST.get("lost_reason", ""))
+    except VersionConflict as clash:
+        message = (f"Not moved: someone else changed this deal first (it is now in "
+                   f"{clash.current.get('stage')}). Here it is as they left it.")
+        if _wants_json(request):
+            return _move_answer(request, deal_id, params, status=409, message=message)
+        messages.error(request, message)
+    except ValidationFailed as failure:
+        message = "Not moved: " + "; ".join(
+            f"{'lost reason' if k == 'lost_reason' else k.replace('_id', '')} {m}"
+            for k, msgs in failure.errors.items() for m in msgs)
+        if _wants_json(request):
+            return JsonResponse({"message": message, "errors": failure.errors}, status=422)
+        messages.error(request, message)
+        if "lost_reason" in failure.errors and not back:
+            return redirect(f"{reverse('deal_detail', args=[deal_id])}#close")
+    else:
+        message = f"Moved {deal.name} to {deal.stage.name}."
+        if _wants_json(request):
+            return _move_answer(request, deal_id, params, status=200, message=message)
+        messages.success(request, message)
+    if back:
+        return redirect("deal_detail", deal_id=deal_id)
+    query = urlencode(params)
+    return redirect(f"{reverse('deal_board')}{'?' + query if query else ''}#deal-{deal_id}")
+
+
+@login_required
+@require_POST
+def deal_close(request, deal_id: int):
+    """The deal page's Won, Lost (with a reason) and Reopen buttons."""
+    deal = selectors.deal_get(user=request.user, deal_id=deal_id)
+    outcome = request.POST.get("outcome")
+    if outcome == "reopen":
+        stage = services.first_open_stage(deal.pipeline_id)
+    elif outcome in ("won", "lost"):
+        stage = services.closing_stage(deal.pipeline_id, won=outcome == "won")
+    else:
+        raise NotFound("no such outcome")
+    done_words = {"won": "Marked won. Well done!", "lost": "Marked lost.",
+                  "reopen": f"Reopened in {stage.name}."}
+    return act(request, lambda: services.deal_move(
+        actor=request.user, deal_id=deal_id, stage_id=stage.id,
+        version=posted_version(request), lost_reason=request.POST.get("lost_reason", "")),
+        success=done_words[outcome], to="deal_detail", deal_id=deal_id)
+
+
+def _deal_page(request, deal, *, values=None, errors=None, conflict=None, status=200,
+               line_errors=None):
+    can_change = selectors.can_change_deal(request.user, deal)
+    lines = list(deal.lines.all())
+    for line in lines:
+        line.line_total = line.quantity * line.unit_price
+    return render(request, "sales/deal_detail.html", {
+        "deal": deal, "stages": selectors.pipeline_stages(pipeline_id=deal.pipeline_id),
+        "history": selectors.deal_stage_history(deal=deal),
+        "timeline": selectors.deal_timeline(deal_id=deal.id),
+        "lines": lines, "blank_lines": range(len(lines), len(lines) + 3),
+        "products": product_choices(), "can_change": can_change,
+        "can_delete": selectors.can_delete_deal(request.user, deal),
+        "owners": user_list(user=request.user) if can_change else [],
+        "territories": selectors.territory_choices() if can_change else [],
+        "values": values or {}, "errors": errors or {}, "line_errors": line_errors or {},
+        "conflict": conflict, "section": "deals"}, status=status)
+
+
+@login_required
+def deal_detail(request, deal_id: int):
+    deal = selectors.deal_get(user=request.user, deal_id=deal_id)
+    return _deal_page(request, deal)
+
+
+DEAL_FORM_FIELDS = ("name", "amount", "currency", "expected_close", "next_step", "owner_id",
+                    "territory_id")
+
+
+@login_required
+@require_POST
+def deal_edit(request, deal_id: int):
+    values = {k: request.POST.get(k, "") for k in DEAL_FORM_FIELDS if k in request.POST}
+    outcome = submit(lambda: services.deal_update(
+        actor=request.user, deal_id=deal_id, version=posted_version(request), changes=values))
+    if outcome.ok:
+        return done(request, "Saved.", "deal_detail", deal_id=deal_id)
+    deal = selectors.deal_get(user=request.user, deal_id=deal_id)
+    return _deal_page(request, deal, values=values, errors=outcome.errors,
+                      conflict=outcome.conflict, status=outcome.status)
+
+
+@login_required
+@require_POST
+def deal_lines_edit(request, deal_id: int):
+    """The line items editor: every row posted (blank rows and ticked "remove" ones skipped)
+    replaces the deal's lines."""
+    rows, shown_as = [], []
+    try:
+        count = min(int(request.POST.get("rows", "0") or 0), 500)
+    except ValueError:
+        count = 0
+    for i in range(count):
+        def get(name: str, i: int = i) -> str:
+            return request.POST.get(f"lines-{i}-{name}", "").strip()
+
+        if request.POST.get(f"lines-{i}-remove") or not (get("product_id")
+                                                        or get("description")):
+            continue
+        rows.append({"product_id": get("product_id") or None,
+                     "description": get("description"), "quantity": get("quantity") or "1",
+                     "unit_price": get("unit_price") or None})
+        shown_as.append(i + 1)
+    outcome = submit(lambda: services.deal_lines_set(
+        actor=request.user, deal_id=deal_id,
+        data={"version": posted_version(request), "lines": rows}))
+    if outcome.ok:
+        return done(request, f"Lines saved: the deal is worth {outcome.result.amount} "
+                             f"{outcome.result.currency}.", "deal_detail", deal_id=deal_id)
+    deal = selectors.deal_get(user=request.user, deal_id=deal_id)
+    return _deal_page(request, deal, line_errors=_line_errors(outcome.errors, shown_as),
+                      conflict=outcome.conflict, status=outcome.status)
+
+
+def _line_errors(errors: dict, shown_as: list[int]) -> dict[str, list[str]]:
+    """``lines.1.unit_price`` → ``Line 3, unit price``: the row as the person sees it."""
+    out: dict[str, list[str]] = {}
+    for key, msgs in errors.items():
+        parts = key.split(".")
+        if len(parts) >= 3 and parts[0] == "lines" and parts[1].isdigit() \
+                and int(parts[1]) < len(shown_as):
+            key = f"Line {shown_as[int(parts[1])]}, {' '.join(parts[2:]).replace('_', ' ')}"
+        out[key] = msgs
+    return out
+
+
 @login_required
 def sequence_edit(request, sequence_id: int | None = None):
     """Make a sequence (no id) or change one: its settings and its steps, in order."""
@@ -404,3 +625,10 @@ def lead_opt_in_confirm(request, token: str):
         return render(request, "sales/opt_in_confirm.html", {"state": "unknown"}, status=404)
     return render(request, "sales/opt_in_confirm.html", {
         "state": "confirmed" if now else "again", "lead": lead})
+
+
+@login_required
+@require_POST
+def deal_remove(request, deal_id: int):
+    services.deal_delete(actor=request.user, deal_id=deal_id)
+    return done(request, "Deal deleted.", "deal_board")

@@ -56,3 +56,29 @@ __all__ = [
     "stop_for_conversions", "stop_for_interactions",
 ]
 __all__ += ["lead_opt_in_confirm", "opt_in_email_queue"]
+
+
+
+# --- pipeline: pipelines, stages, deal changes and moves (issue 10, pipeline) ------------------
+from rapport.sales.services.deals import (  # noqa: E402
+    closing_stage,
+    deal_delete,
+    deal_lines_set,
+    deal_move,
+    deal_update,
+    first_open_stage,
+)
+from rapport.sales.services.pipeline import (  # noqa: E402
+    pipeline_create,
+    pipeline_delete,
+    pipeline_update,
+    stage_create,
+    stage_delete,
+    stage_update,
+)
+
+__all__ += [
+    "closing_stage", "deal_delete", "deal_lines_set", "deal_move", "deal_update",
+    "first_open_stage", "pipeline_create", "pipeline_delete", "pipeline_update", "stage_create",
+    "stage_delete", "stage_update",
+]
