@@ -1,9 +1,11 @@
 """How sales plugs in: leads and deals pages and API, the public web form endpoint, lead
 search, timeline entries, the sales settings pages and the permissions."""
 
+import datetime as dt
+
 from rapport.core.permissions import Resource, grant
-from rapport.core.registry import NavEntry, RapportApp, SettingsEntry, register
-from rapport.sales import events, search, urls
+from rapport.core.registry import NavEntry, PeriodicJob, RapportApp, SettingsEntry, register
+from rapport.sales import events, search, tasks, urls
 from rapport.sales.api import router
 
 APP = register(RapportApp(
@@ -23,7 +25,13 @@ APP = register(RapportApp(
         SettingsEntry("Lead assignment", "assignment_settings",
                       "who gets which leads: territories, round robin, caps, out of office",
                       order=42, permission="settings.change"),
+        # territory branch
+        SettingsEntry("Territories", "territory_settings",
+                      "patches of the market: rules, members, manager, and which wins where "
+                      "two overlap", order=43, permission="settings.change"),
     ],
+    # territory branch: leads nobody answered in time go to the next rep.
+    periodic=[PeriodicJob(tasks.first_response_sweep, dt.timedelta(minutes=1))],
     search=[search.leads],
     event_kinds=events.KINDS,
     resources=[
