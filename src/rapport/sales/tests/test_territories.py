@@ -10,7 +10,14 @@ from rapport.activities.selectors import bell_count
 from rapport.core.errors import PermissionDenied, ValidationFailed
 from rapport.core.models import Event
 from rapport.sales import selectors, services
-from rapport.sales.models import AssignmentLog, Deal, Lead, RepAvailability, Territory
+from rapport.sales.models import (
+    AssignmentLog,
+    AssignmentRule,
+    Deal,
+    Lead,
+    RepAvailability,
+    Territory,
+)
 from rapport.testing import make_user
 
 pytestmark = pytest.mark.django_db
@@ -363,3 +370,86 @@ def test_the_deal_made_at_conversion_works_the_leads_territory(owner, sales_a, n
     assert Deal.objects.get(id=converted.deal_id).territory_id is None
     assert services.territory_for_deal(actor=owner, lead_id=lead.id) == first
     assert services.territory_for_deal(actor=owner, country="SE", postcode="9") == first
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+def test_the_territories_page_adds_edits_reorders_and_says_who_wins(owner, sales_a, sales_a2,
+                                                                   web_as):
+    client = web_as(owner)
+    made = client.post("/settings/territories/", {
+        "name": "Nordics", "countries": "SE, NO", "member_ids": [sales_a.id, sales_a2.id],
+        "company_sizes": []})
+    assert made.status_code == 302
+    client.post("/settings/territories/", {"name": "Sweden-North", "countries": "SE",
+                                           "postcode_prefixes": "9", "member_ids": [sales_a2.id]})
+    page = client.get("/settings/territories/").content.decode()
+    assert "Nordics (position 1) wins over Sweden-North for leads in SE with postcode 9…" in page
+    north = Territory.objects.get(name="Sweden-North")
+    assert client.post(f"/settings/territories/{north.id}/move/",
+                       {"direction": "up"}).status_code == 302
+    page = client.get("/settings/territories/").content.decode()
+    assert "Sweden-North (position 1) wins over Nordics for leads in SE with postcode 9…" in page
+    bad = client.post("/settings/territories/", {"name": "Mars", "countries": "XX"})
+    assert bad.status_code == 422
+    assert "&#x27;XX&#x27; is not a country code" in bad.content.decode()
+    bad = client.post("/settings/territories/", {"name": "Mars", "member_ids": ["777777"]})
+    assert bad.status_code == 422
+    assert "no active user with id 777777" in bad.content.decode()
+    assert Territory.objects.count() == 2
+    edit = client.post(f"/settings/territories/{north.id}/", {
+        "name": "Sweden-North", "countries": "SE", "postcode_prefixes": "9, 8",
+        "member_ids": [sales_a.id], "manager_id": ""})
+    assert edit.status_code == 302
+    north.refresh_from_db()
+    assert north.postcode_prefixes == ["9", "8"]
+    assert list(north.members.values_list("id", flat=True)) == [sales_a.id]
+    edit_page = client.get(f"/settings/territories/{north.id}/").content.decode()
+    assert "wins over Nordics" in edit_page
+    assert client.post(f"/settings/territories/{north.id}/delete/").status_code == 302
+    assert list(Territory.objects.values_list("name", "position")) == [("Nordics", 1)]
+
+
+def test_territory_pages_are_the_owners(owner, sales_a, nordics, web_as):
+    first = nordics[0]
+    assert web_as(sales_a).get("/settings/territories/").status_code == 403
+    assert web_as(sales_a).get(f"/settings/territories/{first.id}/").status_code == 403
+    assert web_as(sales_a).post(f"/settings/territories/{first.id}/delete/").status_code == 403
+    assert Territory.objects.filter(id=first.id).exists()
+
+
+def test_the_assignment_page_takes_territory_skills_and_first_response(owner, nordics,
+                                                                       web_as):
+    first = nordics[0]
+    client = web_as(owner)
+    answer = client.post("/settings/lead-assignment/", {
+        "name": "Nordic ovens", "method": "round_robin", "territory_id": str(first.id),
+        "product_lines": "Ovens, mixers", "first_response_minutes": "30"})
+    assert answer.status_code == 302
+    page = client.get("/settings/lead-assignment/").content.decode()
+    assert "interested in ovens, mixers; in territory Nordics" in page
+    assert "answer within 30 min, else the next rep" in page
+    assert "members of Nordics" in page
+    bad = client.post("/settings/lead-assignment/", {
+        "name": "X", "method": "round_robin", "territory_id": str(first.id),
+        "first_response_minutes": "0"})
+    assert bad.status_code == 422
+    assert "Input should be greater than or equal to 1" in bad.content.decode()
+    assert AssignmentRule.objects.count() == 1
+
+
+def test_the_lead_page_logs_a_call_and_shows_a_missed_first_response(timed, sales_a,
+                                                                      sales_a2, web_as):
+    lead = _capture("anna@cafe.se", name="Anna Lind", country="SE")
+    page = web_as(sales_a).get(f"/leads/{lead.id}/").content.decode()
+    assert "Answer by" in page
+    services.first_response_sweep(now=lead.respond_by + dt.timedelta(minutes=2))
+    page = web_as(sales_a2).get(f"/leads/{lead.id}/").content.decode()
+    assert "Not answered within 30 min</strong> by sam: handed to sara; tove told." in page
+    assert "Handed on 1 time for no answer" in page
+    answer = web_as(sales_a2).post(f"/leads/{lead.id}/contact/", {"channel": "call",
+                                                                 "note": "booked a visit"})
+    assert answer.status_code == 302
+    page = web_as(sales_a2).get(f"/leads/{lead.id}/").content.decode()
+    assert "by call <small class=\"muted\">(first response)</small>" in page
+    assert "First response" in page and "booked a visit" in page
