@@ -285,6 +285,13 @@ def territories() -> list[Territory]:
                 .order_by("position", "id"))
 
 
+def territory_rules() -> list[Territory]:
+    """Every territory's rules in order, and nothing else: what matching a lead needs."""
+    return list(Territory.objects.only(
+        "id", "name", "position", "countries", "regions", "postcode_prefixes", "industries",
+        "company_sizes", "manager_id").order_by("position", "id"))
+
+
 def territory_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
     """Territories by position (shared settings: everyone signed in reads them)."""
     params = _clean(params)

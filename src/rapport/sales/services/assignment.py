@@ -44,7 +44,7 @@ from rapport.sales.selectors import (
     assignment_rules,
     open_lead_counts,
     out_of_office_ids,
-    territories,
+    territory_rules,
 )
 from rapport.sales.services.territories import territory_for
 
@@ -105,7 +105,7 @@ class _LeadTerritory:
                 postcode=self.values.get("postcode") or "",
                 industry=self.values.get("industry") or "",
                 company_size=self.values.get("company_size") or "",
-                region=self.values.get("region") or "", candidates=territories())
+                region=self.values.get("region") or "", candidates=territory_rules())
             self.known = True
         return self.found.id if self.found else None
 

@@ -23,7 +23,7 @@ from rapport.core.permissions import require
 from rapport.sales import events
 from rapport.sales.inputs import TerritoryChanges, TerritoryInput
 from rapport.sales.models import Lead, Territory
-from rapport.sales.selectors import territories
+from rapport.sales.selectors import territory_rules
 
 RULE_FIELDS = ("countries", "regions", "postcode_prefixes", "industries", "company_sizes")
 
@@ -57,7 +57,7 @@ def territory_for(*, country: str = "", postcode: str = "", industry: str = "",
     """The first territory by position whose rules all match these facts, or None."""
     values = {"country": country, "postcode": postcode, "industry": industry,
               "company_size": company_size, "region": region}
-    for territory in territories() if candidates is None else candidates:
+    for territory in territory_rules() if candidates is None else candidates:
         if territory_matches(territory, values):
             return territory
     return None
