@@ -18,6 +18,8 @@ from rapport.core.api_schemas import ERRORS, WRITE_ERRORS
 from rapport.core.inputs import Text
 from rapport.sales import selectors, services
 from rapport.sales.inputs import (
+    AssignmentRuleChanges,
+    AssignmentRuleInput,
     ConvertInput,
     DealChanges,
     DealInput,
@@ -32,6 +34,8 @@ from rapport.sales.inputs import (
     SequenceInput,
     StageChanges,
     StageInput,
+    TerritoryChanges,
+    TerritoryInput,
 )
 
 router = Router(tags=["sales"])
@@ -75,6 +79,10 @@ class LeadOut(Schema):
     phone_country: str
     phone_line_type: str
     submissions: int
+    product_interest: str
+    respond_by: dt.datetime | None
+    first_touched_at: dt.datetime | None
+    reassignments: int
     converted_contact_id: int | None
     converted_company_id: int | None
     converted_deal_id: int | None
@@ -270,6 +278,60 @@ class SequenceFilters(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
+# --- territories and assignment rules (territory branch) ---------------------------------------
+
+class OverlapOut(Schema):
+    winner_id: int
+    loser_id: int
+    where: str
+    shadowed: bool
+    message: str
+
+
+class TerritoryOut(Schema):
+    id: int
+    name: str
+    position: int
+    countries: list[str]
+    regions: list[str]
+    postcode_prefixes: list[str]
+    industries: list[str]
+    company_sizes: list[str]
+    member_ids: list[int]
+    manager_id: int | None
+    overlaps: list[OverlapOut] = Field(
+        description="territories that can match the same leads as this one, and which wins")
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_member_ids(obj: Any) -> list[int]:
+        return sorted(u.id for u in obj.members.all())
+
+    @staticmethod
+    def resolve_overlaps(obj: Any, context: Any) -> list[Any]:
+        return [o for o in _overlaps(context) if obj.id in (o.winner_id, o.loser_id)]
+
+
+def _overlaps(context: Any) -> list[Any]:
+    """Every overlap, worked out once per response."""
+    request = context["request"]
+    if not hasattr(request, "_territory_overlaps"):
+        request._territory_overlaps = selectors.territory_overlaps(selectors.territories())
+    return request._territory_overlaps
+
+
+class TerritoryPage(Schema):
+    items: list[TerritoryOut]
+    next_cursor: str | None
+
+
+class TerritoryFilters(Schema):
+    q: Annotated[str, Text(100)] | None = Field(None, description="part of the name")
+    member: int | None = Field(None, description="territories this user works")
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
 class EnrollmentOut(Schema):
     id: int
     sequence_id: int
@@ -441,4 +503,152 @@ def move_deal(request: HttpRequest, deal_id: int, payload: DealMoveInput):
 @router.delete("/deals/{int:deal_id}", response={204: None, **ERRORS})
 def delete_deal(request: HttpRequest, deal_id: int):
     services.deal_delete(actor=request.user, deal_id=deal_id)
+    return Status(204, None)
+
+
+class MoveIn(Schema):
+    position: int = Field(ge=1, le=100000, description="1 = first: wins every overlap")
+
+
+class MemberIn(Schema):
+    user_id: int = Field(ge=1, le=2**63 - 1)
+
+
+class TerritoryMatchOut(Schema):
+    territory: TerritoryOut | None
+
+
+class TerritoryMatchQuery(Schema):
+    country: Annotated[str, Text(2)] = ""
+    postcode: Annotated[str, Text(20)] = ""
+    industry: Annotated[str, Text(100)] = ""
+    company_size: Annotated[str, Text(16)] = ""
+    region: Annotated[str, Text(100)] = ""
+
+
+@router.get("/territories", response={200: TerritoryPage, **ERRORS})
+def list_territories(request: HttpRequest, filters: Query[TerritoryFilters]):
+    page = selectors.territory_list(user=request.user, params=filters.model_dump())
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post("/territories", response={201: TerritoryOut, **ERRORS})
+def create_territory(request: HttpRequest, payload: TerritoryInput):
+    territory = services.territory_create(actor=request.user, data=payload)
+    return Status(201, selectors.territory_get(territory_id=territory.id))
+
+
+@router.get("/territories/match", response={200: TerritoryMatchOut, **ERRORS})
+def match_territory(request: HttpRequest, facts: Query[TerritoryMatchQuery]):
+    """The territory a lead or deal with these facts falls in (the first by position)."""
+    found = services.territory_for(**facts.model_dump())
+    return {"territory": selectors.territory_get(territory_id=found.id) if found else None}
+
+
+@router.get("/territories/{int:territory_id}", response={200: TerritoryOut, **ERRORS})
+def get_territory(request: HttpRequest, territory_id: int):
+    return selectors.territory_get(territory_id=territory_id)
+
+
+@router.patch("/territories/{int:territory_id}", response={200: TerritoryOut, **ERRORS})
+def update_territory(request: HttpRequest, territory_id: int, payload: TerritoryChanges):
+    services.territory_update(actor=request.user, territory_id=territory_id,
+                              changes=payload.model_dump(exclude_unset=True))
+    return selectors.territory_get(territory_id=territory_id)
+
+
+@router.delete("/territories/{int:territory_id}", response={204: None, **ERRORS})
+def delete_territory(request: HttpRequest, territory_id: int):
+    services.territory_delete(actor=request.user, territory_id=territory_id)
+    return Status(204, None)
+
+
+@router.post("/territories/{int:territory_id}/move", response={200: TerritoryOut, **ERRORS})
+def move_territory(request: HttpRequest, territory_id: int, payload: MoveIn):
+    services.territory_move(actor=request.user, territory_id=territory_id,
+                            position=payload.position)
+    return selectors.territory_get(territory_id=territory_id)
+
+
+@router.post("/territories/{int:territory_id}/members",
+             response={200: TerritoryOut, **ERRORS})
+def add_territory_member(request: HttpRequest, territory_id: int, payload: MemberIn):
+    services.territory_member_add(actor=request.user, territory_id=territory_id,
+                                  user_id=payload.user_id)
+    return selectors.territory_get(territory_id=territory_id)
+
+
+@router.delete("/territories/{int:territory_id}/members/{int:user_id}",
+               response={200: TerritoryOut, **ERRORS})
+def remove_territory_member(request: HttpRequest, territory_id: int, user_id: int):
+    services.territory_member_remove(actor=request.user, territory_id=territory_id,
+                                     user_id=user_id)
+    return selectors.territory_get(territory_id=territory_id)
+
+
+class AssignmentRuleOut(Schema):
+    id: int
+    name: str
+    position: int
+    active: bool
+    countries: list[str]
+    postcode_prefixes: list[str]
+    industries: list[str]
+    company_sizes: list[str]
+    product_lines: list[str]
+    method: str
+    territory_id: int | None
+    team_id: int | None
+    user_id: int | None
+    cap: int | None
+    first_response_minutes: int | None
+    overlaps: list[str] = Field(description="earlier rules that win for leads both match")
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_overlaps(obj: Any, context: Any) -> list[str]:
+        request = context["request"]
+        if not hasattr(request, "_rule_overlaps"):
+            request._rule_overlaps = selectors.rule_overlaps(selectors.assignment_rules())
+        return request._rule_overlaps.get(obj.id, [])
+
+
+class AssignmentRulePage(Schema):
+    items: list[AssignmentRuleOut]
+    next_cursor: str | None
+
+
+class AssignmentRuleFilters(Schema):
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+@router.get("/assignment-rules", response={200: AssignmentRulePage, **ERRORS})
+def list_assignment_rules(request: HttpRequest, filters: Query[AssignmentRuleFilters]):
+    page = selectors.assignment_rule_list(params=filters.model_dump())
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post("/assignment-rules", response={201: AssignmentRuleOut, **ERRORS})
+def create_assignment_rule(request: HttpRequest, payload: AssignmentRuleInput):
+    rule = services.assignment_rule_create(actor=request.user, data=payload)
+    return Status(201, selectors.assignment_rule_get(rule_id=rule.id))
+
+
+@router.get("/assignment-rules/{int:rule_id}", response={200: AssignmentRuleOut, **ERRORS})
+def get_assignment_rule(request: HttpRequest, rule_id: int):
+    return selectors.assignment_rule_get(rule_id=rule_id)
+
+
+@router.patch("/assignment-rules/{int:rule_id}", response={200: AssignmentRuleOut, **ERRORS})
+def update_assignment_rule(request: HttpRequest, rule_id: int,
+                           payload: AssignmentRuleChanges):
+    services.assignment_rule_update(actor=request.user, rule_id=rule_id,
+                                    changes=payload.model_dump(exclude_unset=True))
+    return selectors.assignment_rule_get(rule_id=rule_id)
+
+
+@router.delete("/assignment-rules/{int:rule_id}", response={204: None, **ERRORS})
+def delete_assignment_rule(request: HttpRequest, rule_id: int):
+    services.assignment_rule_delete(actor=request.user, rule_id=rule_id)
     return Status(204, None)

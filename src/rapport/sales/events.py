@@ -148,3 +148,32 @@ def deal_deleted(*, deal_id: int, actor_id: int, contact_id: int | None,
                  shown: Snapshot) -> NewEvent:
     return NewEvent(kind=DEAL_DELETED.name, entity_type="deal", entity_id=deal_id,
                     contact_id=contact_id, actor_id=actor_id, before=shown)
+
+
+# --- first response (territory branch) ---------------------------------------------------------
+
+LEAD_CONTACTED = EventKind("lead.contacted", "Lead contacted", f"{T}lead_contacted.html")
+LEAD_RESPONSE_MISSED = EventKind("lead.first_response_missed", "First response missed",
+                                 f"{T}lead_response_missed.html")
+KINDS += [LEAD_CONTACTED, LEAD_RESPONSE_MISSED]
+
+
+def lead_contacted(*, lead_id: int, actor_id: int, channel: str, note: str,
+                   first_touch: bool) -> NewEvent:
+    """The owner (or a colleague) called, emailed or met the lead."""
+    return NewEvent(kind=LEAD_CONTACTED.name, entity_type="lead", entity_id=lead_id,
+                    actor_id=actor_id, after={"channel": channel, "note": note,
+                                              "first_touch": first_touch})
+
+
+def lead_first_response_missed(*, lead_id: int, owner_id: int | None, minutes: int,
+                               reassigned_to: int | None, manager_id: int | None,
+                               names: dict[int, str]) -> NewEvent:
+    """Nobody touched the lead in time (recorded by the sweep: no actor)."""
+    return NewEvent(kind=LEAD_RESPONSE_MISSED.name, entity_type="lead", entity_id=lead_id,
+                    actor_id=None, after={
+                        "owner_id": owner_id, "owner_name": names.get(owner_id or 0, ""),
+                        "minutes": minutes, "reassigned_to": reassigned_to,
+                        "reassigned_name": names.get(reassigned_to or 0, ""),
+                        "manager_id": manager_id,
+                        "manager_name": names.get(manager_id or 0, "")})

@@ -29,6 +29,7 @@ from rapport.sales.models import (
     SequenceStep,
     Stage,
     StepKind,
+    Territory,
     WebForm,
 )
 
@@ -101,6 +102,7 @@ class LeadInput(Input):
     company_size: Size = ""
     message: Annotated[str, Text(5000)] = ""
     source: _text(Lead, "source") = ""  # type: ignore[valid-type]
+    product_interest: _text(Lead, "product_interest") = ""  # type: ignore[valid-type]
     utm_source: _text(Lead, "utm_source") = ""  # type: ignore[valid-type]
     utm_medium: _text(Lead, "utm_medium") = ""  # type: ignore[valid-type]
     utm_campaign: _text(Lead, "utm_campaign") = ""  # type: ignore[valid-type]
@@ -130,6 +132,7 @@ class LeadUpdate(Input):
     industry: _text(Lead, "industry") = ""  # type: ignore[valid-type]
     company_size: Size = ""
     source: _text(Lead, "source") = ""  # type: ignore[valid-type]
+    product_interest: _text(Lead, "product_interest") = ""  # type: ignore[valid-type]
     status: Literal[LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED,
                     LeadStatus.DISQUALIFIED] = LeadStatus.NEW
     owner_id: RecordId | None = None
@@ -203,6 +206,15 @@ Codes = Annotated[list[Annotated[str, Text(20, min_length=1)]], BeforeValidator(
                   Field(max_length=200)]
 
 
+def _lower_unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(v.strip().lower() for v in values))
+
+
+# Free-text names (industries, regions, product lines), matched without regard to case.
+Lines = Annotated[list[Annotated[str, Text(100, min_length=1)]], BeforeValidator(_list),
+                  Field(max_length=100), AfterValidator(_lower_unique)]
+
+
 def _countries(values: list[str]) -> list[str]:
     return list(dict.fromkeys(_country(v) for v in values))
 
@@ -215,17 +227,29 @@ class AssignmentRuleInput(Input):
                           BeforeValidator(_list), Field(max_length=100),
                           AfterValidator(lambda v: list(dict.fromkeys(i.lower() for i in v)))] = []
     company_sizes: Annotated[list[CompanySize], BeforeValidator(_list)] = []
+    # A lead's product interest must be one of these (skill routing); empty: any.
+    product_lines: Lines = []
     method: AssignmentMethod
-    team_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
-    user_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
-    cap: Annotated[int | None, BeforeValidator(_blank_is_none), Field(ge=1, le=100000)] = None
+    # The territory's rules pick the leads and its members share them (instead of a team's).
+    territory_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    team_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = Field(
+        None, validate_default=True)
+    user_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = Field(
+        None, validate_default=True)
+    cap: Annotated[Annotated[int, Field(ge=1, le=100000)] | None,
+                   BeforeValidator(_blank_is_none)] = None
+    first_response_minutes: Annotated[Annotated[int, Field(ge=1, le=60 * 24 * 30)] | None,
+                                      BeforeValidator(_blank_is_none)] = Field(
+        None, description="untouched this many minutes after assignment: handed to the next "
+                          "rep and the manager told; empty: never")
 
     @field_validator("team_id")
     @classmethod
     def _team(cls, value: int | None, info: ValidationInfo) -> int | None:
-        if value is None and info.data.get("method") in (AssignmentMethod.ROUND_ROBIN,
-                                                         AssignmentMethod.LEAST_LOADED):
-            raise ValueError("is required: the team whose members share these leads")
+        if value is None and info.data.get("territory_id") is None and \
+                info.data.get("method") in (AssignmentMethod.ROUND_ROBIN,
+                                            AssignmentMethod.LEAST_LOADED):
+            raise ValueError("is required (or a territory): whose members share these leads")
         return value
 
     @field_validator("user_id")
@@ -434,9 +458,50 @@ class DealMoveInput(Input):
         "", description="required when the stage is the lost one")
 
 
-__all__ = ["AssignmentRuleInput", "ConvertInput", "DealInput", "FORM_FIELDS", "LeadChanges",
-           "LeadInput", "LeadUpdate", "ScoringRuleInput", "UTM_FIELDS", "WebFormInput",
-           # pipeline
+__all__ += [  # pipeline
            "DealChanges", "DealLineInput", "DealLinesInput", "DealMoveInput", "DealUpdate",
            "PipelineChanges", "PipelineInput", "PipelineUpdate", "STAGE_KINDS", "StageChanges",
            "StageInput"]
+
+
+# --- territories (territory branch) ------------------------------------------------------------
+
+def _postcodes(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(v.replace(" ", "").upper() for v in values if v.strip()))
+
+
+class TerritoryInput(Input):
+    """A territory: its rules (each left empty matches any lead), who works it, who runs it."""
+
+    name: _text(Territory, "name", required=True)  # type: ignore[valid-type]
+    countries: Annotated[Codes, AfterValidator(_countries)] = []
+    regions: Lines = []
+    postcode_prefixes: Annotated[Codes, AfterValidator(_postcodes)] = []
+    industries: Lines = []
+    company_sizes: Annotated[list[CompanySize], BeforeValidator(_list)] = []
+    member_ids: Annotated[list[RecordId], BeforeValidator(_list), Field(max_length=500)] = []
+    manager_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+
+
+if TYPE_CHECKING:
+    TerritoryChanges = TerritoryInput
+else:
+    TerritoryChanges = partial(TerritoryInput, "TerritoryChanges")
+
+if TYPE_CHECKING:
+    AssignmentRuleChanges = AssignmentRuleInput
+else:
+    AssignmentRuleChanges = partial(AssignmentRuleInput, "AssignmentRuleChanges")
+
+__all__ += ["AssignmentRuleChanges", "TerritoryChanges", "TerritoryInput"]
+
+
+class LeadContactInput(Input):
+    """A call, email, meeting or message with a lead, logged on its page: its owner's first
+    one is the lead's first response."""
+
+    channel: Literal["call", "email", "meeting", "message"]
+    note: Annotated[str, Text(500)] = ""
+
+
+__all__ += ["LeadContactInput"]

@@ -53,7 +53,12 @@ APP = register(RapportApp(
         SettingsEntry("Lead assignment", "assignment_settings",
                       "who gets which leads: territories, round robin, caps, out of office",
                       order=42, permission="settings.change"),
+        # territory branch
+        SettingsEntry("Territories", "territory_settings",
+                      "patches of the market: rules, members, manager, and which wins where "
+                      "two overlap", order=43, permission="settings.change"),
     ],
+    # territory branch: leads nobody answered in time go to the next rep.
     search=[search.leads],
     event_kinds=events.KINDS,
     # capture: a CSV of leads through dataio's import pipeline
@@ -81,5 +86,7 @@ APP = register(RapportApp(
                        "bin"),
         *SEQUENCE_RESOURCES,
     ],
-    periodic=[*SEQUENCE_PERIODIC],
+    periodic=[*SEQUENCE_PERIODIC,
+              # leads nobody answered in time go to the next rep
+              PeriodicJob(tasks.first_response_sweep, dt.timedelta(minutes=1))],
 ))

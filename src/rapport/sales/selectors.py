@@ -187,7 +187,8 @@ def scoring_rules(*, active_only: bool = False) -> list[LeadScoringRule]:
 
 
 def assignment_rules(*, active_only: bool = False) -> list[AssignmentRule]:
-    rules = AssignmentRule.objects.select_related("team", "user").order_by("position", "id")
+    rules = AssignmentRule.objects.select_related("team", "user", "territory").order_by(
+        "position", "id")
     return list(rules.filter(active=True) if active_only else rules)
 
 
@@ -301,7 +302,10 @@ def rule_overlaps(rules: list[AssignmentRule]) -> dict[int, list[str]]:
     for i, rule in enumerate(rules):
         out[rule.id] = [
             earlier.name for earlier in rules[:i]
-            if _overlap(rule.countries, earlier.countries)
+            if (rule.territory_id is None or earlier.territory_id is None
+                or rule.territory_id == earlier.territory_id)
+            and _overlap(rule.product_lines, earlier.product_lines)
+            and _overlap(rule.countries, earlier.countries)
             and _overlap(rule.postcode_prefixes, earlier.postcode_prefixes, prefix=True)
             and _overlap(rule.industries, earlier.industries)
             and _overlap(rule.company_sizes, earlier.company_sizes)]
@@ -666,3 +670,139 @@ def can_change_deal(user: Any, deal: Deal) -> bool:
 
 def can_delete_deal(user: Any, deal: Deal) -> bool:
     return can(user, "deals.delete", deal)
+
+
+# --- territories (territory branch) ------------------------------------------------------------
+
+def territories() -> list[Territory]:
+    """Every territory in the order that decides where two overlap, with members and manager."""
+    return list(Territory.objects.select_related("manager").prefetch_related("members")
+                .order_by("position", "id"))
+
+
+def territory_rules() -> list[Territory]:
+    """Every territory's rules in order, and nothing else: what matching a lead needs."""
+    return list(Territory.objects.only(
+        "id", "name", "position", "countries", "regions", "postcode_prefixes", "industries",
+        "company_sizes", "manager_id").order_by("position", "id"))
+
+
+def territory_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
+    """Territories by position (shared settings: everyone signed in reads them)."""
+    params = _clean(params)
+    limit = page_limit(params)
+    queryset = Territory.objects.select_related("manager").prefetch_related("members")
+    if params.get("q"):
+        queryset = queryset.filter(name__icontains=str(params["q"]).strip()[:100])
+    member = _int_param(params, "member", "a user id")
+    if member is not None:
+        queryset = queryset.filter(members__id=member)
+    fields = ("position", "id")
+    return page_of(keyset(queryset, fields, False, params.get("cursor")), fields, limit, params)
+
+
+def territory_get(*, territory_id: int) -> Territory:
+    territory = (Territory.objects.select_related("manager").prefetch_related("members")
+                 .filter(id=territory_id).first())
+    if territory is None:
+        raise NotFound(f"no territory with id {territory_id}")
+    return territory
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Two territories whose rules can both match one lead: the one higher up wins there."""
+
+    winner_id: int
+    loser_id: int
+    where: str  # "leads in SE with postcode 9…"
+    shadowed: bool  # the winner takes every lead the loser would match
+    message: str
+
+
+def _common(a: list[str], b: list[str]) -> list[str] | None:
+    """What both lists accept (None: nothing; [] : anything)."""
+    if not a or not b:
+        return list(a or b)
+    both = [x for x in a if x in b]
+    return both or None
+
+
+def _common_prefixes(a: list[str], b: list[str]) -> list[str] | None:
+    if not a or not b:
+        return list(a or b)
+    both = sorted({x if len(x) >= len(y) else y for x in a for y in b
+                   if x.startswith(y) or y.startswith(x)})
+    return both or None
+
+
+def _covers(wide: list[str], narrow: list[str], *, prefix: bool = False) -> bool:
+    """Every value ``narrow`` accepts, ``wide`` accepts too."""
+    if not wide:
+        return True
+    if not narrow:
+        return False
+    if prefix:
+        return all(any(n.startswith(w) for w in wide) for n in narrow)
+    return set(narrow) <= set(wide)
+
+
+DIMENSIONS = (("countries", False), ("regions", False), ("postcode_prefixes", True),
+              ("industries", False), ("company_sizes", False))
+
+
+def _where(common: dict[str, list[str]]) -> str:
+    parts = []
+    if common["countries"]:
+        parts.append(f"in {', '.join(common['countries'])}")
+    if common["regions"]:
+        parts.append(f"in region {', '.join(common['regions'])}")
+    if common["postcode_prefixes"]:
+        parts.append(f"with postcode {', '.join(p + '…' for p in common['postcode_prefixes'])}")
+    if common["industries"]:
+        parts.append(f"in {', '.join(common['industries'])}")
+    if common["company_sizes"]:
+        parts.append(f"of size {', '.join(common['company_sizes'])}")
+    return "leads " + " ".join(parts) if parts else "every lead"
+
+
+def territory_overlaps(items: list[Territory]) -> list[Overlap]:
+    """Each pair of territories that can match the same lead, in order: the one with the lower
+    position wins those leads (overlapping is allowed; the order decides)."""
+    out = []
+    for i, later in enumerate(items):
+        for earlier in items[:i]:
+            common: dict[str, list[str]] = {}
+            for name, prefix in DIMENSIONS:
+                a, b = getattr(earlier, name) or [], getattr(later, name) or []
+                both = _common_prefixes(a, b) if prefix else _common(a, b)
+                if both is None:
+                    break
+                common[name] = both
+            else:
+                shadowed = all(_covers(getattr(earlier, name) or [], getattr(later, name) or [],
+                                       prefix=prefix) for name, prefix in DIMENSIONS)
+                where = _where(common)
+                message = (f"{earlier.name} (position {earlier.position}) wins over "
+                           f"{later.name} for {where}")
+                if shadowed:
+                    message += f": {later.name} never gets a lead while it is below"
+                out.append(Overlap(winner_id=earlier.id, loser_id=later.id, where=where,
+                                   shadowed=shadowed, message=message))
+    return out
+
+
+def assignment_rule_list(*, params: dict[str, Any] | None = None) -> Page:
+    """Assignment rules in the order they are tried (shared settings)."""
+    params = _clean(params)
+    limit = page_limit(params)
+    queryset = AssignmentRule.objects.select_related("territory")
+    fields = ("position", "id")
+    return page_of(keyset(queryset, fields, False, params.get("cursor")), fields, limit, params)
+
+
+def assignment_rule_get(*, rule_id: int) -> AssignmentRule:
+    rule = AssignmentRule.objects.select_related("territory").filter(id=rule_id).first()
+    if rule is None:
+        raise NotFound(f"no assignment rule with id {rule_id}")
+    return rule

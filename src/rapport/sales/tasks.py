@@ -27,3 +27,11 @@ def run_sequences_soon(rows: Sequence[Any]) -> None:
     except Exception:  # noqa: BLE001 - the periodic sweep is the fallback
         logger.warning("could not enqueue the sequence sweep; the scheduler's will run it",
                        exc_info=True)
+
+
+
+@task
+def first_response_sweep() -> int:
+    """Hand on the leads nobody answered in time and tell their managers (see
+    services.first_response); returns how many were handed on."""
+    return services.first_response_sweep()

@@ -32,6 +32,17 @@ urlpatterns = [
 
     # The link a double opt-in form mails (public, no login).
     path("f/confirm/<str:token>/", views.lead_opt_in_confirm, name="lead_opt_in_confirm"),
+
+
+    # territory branch
+    path("settings/territories/", views.territory_settings, name="territory_settings"),
+    path("settings/territories/<int:territory_id>/", views.territory_edit,
+         name="territory_edit"),
+    path("settings/territories/<int:territory_id>/move/", views.territory_move,
+         name="territory_move"),
+    path("settings/territories/<int:territory_id>/delete/", views.territory_remove,
+         name="territory_delete"),
+    path("leads/<int:lead_id>/contact/", views.lead_contact, name="lead_contact"),
     # The public endpoint a business's website posts to (no login, no CSRF token).
     path("f/<str:key>/", views.web_form_public, name="web_form_public"),
     path("f/<str:key>/thanks/", views.web_form_thanks, name="web_form_thanks"),

@@ -35,6 +35,7 @@ from rapport.sales.models import (
 )
 from rapport.sales.services.assignment import conditions_of, rule_text
 from rapport.sales.services.scoring import GRADE_FLOORS, describe
+from rapport.sales.services.territories import territory_rules_text
 
 FORM_INPUTS = {"email": "email", "phone": "tel", "website": "url"}
 
@@ -190,7 +191,7 @@ def assignment_settings(request):
     if request.method == "POST":
         values = {k: request.POST.get(k, "") for k in (
             "name", "countries", "postcode_prefixes", "industries", "method", "team_id",
-            "user_id", "cap")}
+            "user_id", "cap", "territory_id", "product_lines", "first_response_minutes")}
         values["company_sizes"] = request.POST.getlist("company_sizes")
         outcome = submit(lambda: services.assignment_rule_create(actor=request.user,
                                                                  data=values))
@@ -205,7 +206,8 @@ def assignment_settings(request):
         "rules": shown, "values": values, "errors": outcome.errors,
         "methods": AssignmentMethod.choices, "teams": team_list(),
         "users": user_list(user=request.user), "sizes": CompanySize.values,
-        "reps": selectors.reps_with_availability(), "section": "settings"},
+        "reps": selectors.reps_with_availability(), "territories": selectors.territories(),
+        "section": "settings"},
         status=outcome.status)
 
 
@@ -588,11 +590,90 @@ def sequence_edit(request, sequence_id: int | None = None):
         "section": "sequences"}, status=outcome.status)
 
 
+# --- territories and first response (territory branch) -----------------------------------------
+
+TERRITORY_TEXT = ("name", "countries", "regions", "postcode_prefixes", "industries", "manager_id")
+
+
+def _territory_values(request) -> dict:
+    values = {k: request.POST.get(k, "") for k in TERRITORY_TEXT}
+    values["company_sizes"] = request.POST.getlist("company_sizes")
+    values["member_ids"] = request.POST.getlist("member_ids")
+    return values
+
+
+def _territory_shown(territory) -> dict:
+    """A territory's values as the form shows them (lists as typed text)."""
+    return {"name": territory.name, "countries": ", ".join(territory.countries),
+            "regions": ", ".join(territory.regions),
+            "postcode_prefixes": ", ".join(territory.postcode_prefixes),
+            "industries": ", ".join(territory.industries),
+            "company_sizes": territory.company_sizes,
+            "member_ids": [str(u.id) for u in territory.members.all()],
+            "manager_id": str(territory.manager_id or "")}
+
+
+def _territory_form_context(request) -> dict:
+    return {"sizes": CompanySize.values, "users": user_list(user=request.user),
+            "section": "settings"}
+
+
+@login_required
+def territory_settings(request):
+    _require_settings(request)
+    outcome, values = submit(lambda: None), {"company_sizes": [], "member_ids": []}
+    if request.method == "POST":
+        values = _territory_values(request)
+        outcome = submit(lambda: services.territory_create(actor=request.user, data=values))
+        if outcome.ok:
+            return done(request, f"Territory {outcome.result.name} added at the end.",
+                        "territory_settings")
+    items = selectors.territories()
+    overlaps = selectors.territory_overlaps(items)
+    shown = [{"territory": t, "rules": territory_rules_text(t),
+              "loses": [o for o in overlaps if o.loser_id == t.id],
+              "members": [u.display_name for u in t.members.all()]} for t in items]
+    return render(request, "sales/territory_settings.html", {
+        **_territory_form_context(request), "territories": shown, "values": values,
+        "errors": outcome.errors}, status=outcome.status)
+
+
+@login_required
+def territory_edit(request, territory_id: int):
+    _require_settings(request)
+    territory = selectors.territory_get(territory_id=territory_id)
+    outcome, values = submit(lambda: None), _territory_shown(territory)
+    if request.method == "POST":
+        values = _territory_values(request)
+        changes = {**values, "manager_id": values["manager_id"] or None}
+        outcome = submit(lambda: services.territory_update(
+            actor=request.user, territory_id=territory_id, changes=changes))
+        if outcome.ok:
+            return done(request, f"Territory {outcome.result.name} saved.", "territory_settings")
+    items = selectors.territories()
+    overlaps = [o for o in selectors.territory_overlaps(items)
+                if territory_id in (o.winner_id, o.loser_id)]
+    return render(request, "sales/territory_edit.html", {
+        **_territory_form_context(request), "territory": territory, "values": values,
+        "overlaps": overlaps, "errors": outcome.errors}, status=outcome.status)
+
+
 @login_required
 @require_POST
 def sequence_remove(request, sequence_id: int):
     services.sequence_delete(actor=request.user, sequence_id=sequence_id)
     return done(request, "Sequence deleted; its leads were taken out of it.", "sequence_list")
+
+
+@login_required
+@require_POST
+def territory_move(request, territory_id: int):
+    territory = selectors.territory_get(territory_id=territory_id)
+    step = -1 if request.POST.get("direction") == "up" else 1
+    return act(request, lambda: services.territory_move(
+        actor=request.user, territory_id=territory_id,
+        position=max(1, territory.position + step)),
+        success=lambda t: f"{t.name} is now number {t.position}.", to="territory_settings")
 
 
 @login_required
@@ -632,3 +713,22 @@ def lead_opt_in_confirm(request, token: str):
 def deal_remove(request, deal_id: int):
     services.deal_delete(actor=request.user, deal_id=deal_id)
     return done(request, "Deal deleted.", "deal_board")
+
+
+@login_required
+@require_POST
+def territory_remove(request, territory_id: int):
+    services.territory_delete(actor=request.user, territory_id=territory_id)
+    return done(request, "Territory removed.", "territory_settings")
+
+
+@login_required
+@require_POST
+def lead_contact(request, lead_id: int):
+    """The "log a call or email" box on a lead's page: the owner's first is the first
+    response."""
+    return act(request, lambda: services.lead_contact_log(
+        actor=request.user, lead_id=lead_id,
+        data={"channel": request.POST.get("channel", ""),
+              "note": request.POST.get("note", "")}),
+        success="Logged.", to="lead_detail", lead_id=lead_id)

@@ -5,6 +5,7 @@ from rapport.sales.services.assignment import (
     assignment_rule_create,
     assignment_rule_delete,
     assignment_rule_move,
+    assignment_rule_update,
     choose_owner,
     out_of_office_set,
 )
@@ -81,4 +82,29 @@ __all__ += [
     "closing_stage", "deal_delete", "deal_lines_set", "deal_move", "deal_update",
     "first_open_stage", "pipeline_create", "pipeline_delete", "pipeline_update", "stage_create",
     "stage_delete", "stage_update",
+]
+
+# --- territories, first response (territory branch) --------------------------------------------
+from rapport.sales.services.first_response import (  # noqa: E402
+    first_response_sweep,
+    lead_contact_log,
+    lead_touch,
+)
+from rapport.sales.services.territories import (  # noqa: E402
+    territory_create,
+    territory_delete,
+    territory_for,
+    territory_for_deal,
+    territory_member_add,
+    territory_member_remove,
+    territory_move,
+    territory_of_lead,
+    territory_update,
+)
+
+__all__ += [
+    "assignment_rule_update", "first_response_sweep", "lead_contact_log", "lead_touch",
+    "territory_create", "territory_delete", "territory_for", "territory_for_deal",
+    "territory_member_add", "territory_member_remove", "territory_move", "territory_of_lead",
+    "territory_update",
 ]
