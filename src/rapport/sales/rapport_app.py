@@ -1,9 +1,11 @@
 """How sales plugs in: leads and deals pages and API, the public web form endpoint, lead
 search, timeline entries, the sales settings pages and the permissions."""
 
+import datetime as dt
+
 from rapport.core.permissions import Resource, grant
-from rapport.core.registry import NavEntry, RapportApp, SettingsEntry, register
-from rapport.sales import events, search, urls
+from rapport.core.registry import NavEntry, PeriodicJob, RapportApp, SettingsEntry, register
+from rapport.sales import events, search, tasks, urls
 from rapport.sales.api import router
 
 APP = register(RapportApp(
@@ -12,7 +14,9 @@ APP = register(RapportApp(
     urlpatterns=urls.urlpatterns,
     # Shown to everyone: each list holds only what its reader may see.
     nav=[NavEntry("Leads", "lead_list", "leads", order=12),
-         NavEntry("Deals", "deal_list", "deals", order=14)],
+         NavEntry("Deals", "deal_list", "deals", order=14),
+         # --- forecast and goals (issue 10: forecast)
+         NavEntry("Forecast", "forecast", "forecast", order=15)],
     settings=[
         SettingsEntry("Web forms", "web_form_settings",
                       "lead capture forms for your website: pick fields, copy the snippet",
@@ -41,5 +45,14 @@ APP = register(RapportApp(
             "view": grant(owner="all", manager="team", sales="team", marketing="all"),
             "change": grant(owner="all", manager="team", sales="own"),
         }, description="opportunities in the pipeline, counted from their owner"),
+        # --- forecast and goals (issue 10: forecast)
+        Resource("goals", "Revenue goals", {
+            "view": grant(owner="all", manager="team", sales="team", marketing="all"),
+            "change": grant(owner="all", manager="team"),
+        }, description="monthly and quarterly revenue goals of a rep, a team, a territory or "
+                       "the business: a rep's goal is theirs, a team's goal is seen by its "
+                       "members; a territory's or the business's needs the all scope"),
     ],
+    # --- forecast and goals (issue 10: forecast)
+    periodic=[PeriodicJob(tasks.refresh_revenue_forecast, dt.timedelta(hours=6))],
 ))

@@ -24,6 +24,7 @@ from rapport.sales.services.forms import (
     web_form_delete,
     web_form_submit,
 )
+from rapport.sales.services.goals import goal_create, goal_delete, goal_update
 from rapport.sales.services.leads import Captured, lead_capture, lead_update
 from rapport.sales.services.scoring import leads_rescore, scoring_rule_create, scoring_rule_delete
 
@@ -34,4 +35,6 @@ __all__ = [
     "lead_update", "leads_rescore", "out_of_office_set", "register_provider",
     "scoring_rule_create", "scoring_rule_delete", "unregister_provider", "web_form_create",
     "web_form_delete", "web_form_submit",
+    # goals (forecast)
+    "goal_create", "goal_delete", "goal_update",
 ]
