@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
@@ -26,6 +26,8 @@ from rapport.sales.inputs import (
     DealLinesInput,
     DealMoveInput,
     EnrolInput,
+    GoalInput,
+    GoalUpdate,
     LeadChanges,
     LeadInput,
     PipelineChanges,
@@ -652,3 +654,136 @@ def update_assignment_rule(request: HttpRequest, rule_id: int,
 def delete_assignment_rule(request: HttpRequest, rule_id: int):
     services.assignment_rule_delete(actor=request.user, rule_id=rule_id)
     return Status(204, None)
+
+
+# --- goals and the forecast (issue 10: forecast) -----------------------------------------------
+
+class GoalOut(Schema):
+    id: int
+    period: str
+    starts_on: dt.date
+    amount: Decimal
+    currency: str
+    user_id: int | None
+    team_id: int | None
+    territory_id: int | None
+    created_at: dt.datetime
+
+
+class GoalPage(Schema):
+    items: list[GoalOut]
+    next_cursor: str | None
+
+
+class GoalFilters(Schema):
+    period: Annotated[str, Text(10)] | None = Field(None, description="month or quarter")
+    target: Annotated[str, Text(10)] | None = Field(
+        None, description="business, user, team or territory")
+    user: Annotated[str, Text(20)] | None = Field(None, description="a user id or me")
+    team: int | None = None
+    territory: int | None = None
+    starts_from: dt.date | None = None
+    starts_until: dt.date | None = None
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+class FiguresOut(Schema):
+    label: str
+    weighted: float
+    committed: float
+    best_case: float
+    won: float
+    open_deals: int
+    goal: float | None
+    attainment: float | None
+
+
+class TrendOut(Schema):
+    territory_id: int | None
+    territory: str
+    won: float
+    won_before: float
+    pipeline: float
+    pipeline_before: float
+    trend: str
+
+
+class ForecastOut(Schema):
+    currency: str
+    period: str
+    period_label: str
+    commit_probability: int
+    goal_of: str = Field(description="whose goal the headline compares with")
+    this_period: FiguresOut
+    by_month: list[FiguresOut]
+    no_close_date: FiguresOut
+    by_rep: list[FiguresOut]
+    by_team: list[FiguresOut]
+    by_territory: list[FiguresOut]
+    territories_compared_with: str
+    territory_trends: list[TrendOut]
+    other_currencies: dict[str, int]
+
+
+class ForecastFilters(Schema):
+    period: Literal["month", "quarter"] = "month"
+    months: int = Field(6, ge=1, le=24, description="expected-close months, from this one")
+    currency: Annotated[str, Text(3)] | None = None
+
+
+def _figures(row: Any) -> dict[str, Any]:
+    return {"label": row.label, "weighted": round(row.weighted, 2),
+            "committed": round(row.committed, 2), "best_case": round(row.best_case, 2),
+            "won": round(row.won, 2), "open_deals": row.open_deals, "goal": row.goal,
+            "attainment": row.attainment}
+
+
+@router.get("/goals", response={200: GoalPage, **ERRORS})
+def list_goals(request: HttpRequest, filters: Query[GoalFilters]):
+    page = selectors.goal_list(user=request.user, params=filters.model_dump())
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post("/goals", response={201: GoalOut, **WRITE_ERRORS})
+def create_goal(request: HttpRequest, payload: GoalInput):
+    return Status(201, services.goal_create(actor=request.user, data=payload))
+
+
+@router.get("/goals/{int:goal_id}", response={200: GoalOut, **ERRORS})
+def get_goal(request: HttpRequest, goal_id: int):
+    return selectors.goal_get(user=request.user, goal_id=goal_id)
+
+
+@router.patch("/goals/{int:goal_id}", response={200: GoalOut, **WRITE_ERRORS})
+def update_goal(request: HttpRequest, goal_id: int, payload: GoalUpdate):
+    return services.goal_update(actor=request.user, goal_id=goal_id, changes=payload)
+
+
+@router.delete("/goals/{int:goal_id}", response={204: None, **ERRORS})
+def delete_goal(request: HttpRequest, goal_id: int):
+    services.goal_delete(actor=request.user, goal_id=goal_id)
+    return Status(204, None)
+
+
+@router.get("/forecast", response={200: ForecastOut, **ERRORS})
+def get_forecast(request: HttpRequest, filters: Query[ForecastFilters]):
+    """The weighted pipeline, committed, best case, won and goal, of the deals you may see."""
+    found = selectors.forecast(user=request.user, period=filters.period, months=filters.months,
+                               currency=filters.currency)
+    return {
+        "currency": found.currency, "period": found.period, "period_label": found.period_label,
+        "commit_probability": found.commit_probability, "goal_of": found.scope_label,
+        "this_period": _figures(found.headline),
+        "by_month": [_figures(r) for r in found.months],
+        "no_close_date": _figures(found.no_close_date),
+        "by_rep": [_figures(r) for r in found.reps], "by_team": [_figures(r) for r in found.teams],
+        "by_territory": [_figures(r) for r in found.territories],
+        "territories_compared_with": found.compared_with,
+        "territory_trends": [{"territory_id": t.territory_id, "territory": t.label,
+                              "won": round(t.won, 2), "won_before": round(t.won_before, 2),
+                              "pipeline": round(t.pipeline, 2),
+                              "pipeline_before": round(t.pipeline_before, 2), "trend": t.trend}
+                             for t in found.trends],
+        "other_currencies": found.other_currencies,
+    }

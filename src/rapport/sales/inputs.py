@@ -19,6 +19,7 @@ from rapport.sales.models import (
     AssignmentRule,
     Deal,
     DealLine,
+    GoalPeriod,
     Grade,
     Lead,
     LeadStatus,
@@ -505,3 +506,61 @@ class LeadContactInput(Input):
 
 
 __all__ += ["LeadContactInput"]
+
+
+# --- goals (forecast) --------------------------------------------------------------------------
+
+QUARTER_MONTHS = (1, 4, 7, 10)
+GOAL_TARGETS = ("user_id", "team_id", "territory_id")
+GoalAmount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2),
+                       AfterValidator(lambda v: v.quantize(Decimal("0.01")))]
+
+
+class GoalInput(Input):
+    """A revenue goal: a month or quarter, from its first day, for a rep, a team, a territory
+    or (none of them) the whole business."""
+
+    period: GoalPeriod
+    starts_on: dt.date = Field(description="the first day of the month or quarter")
+    amount: GoalAmount
+    currency: Annotated[str, Text(3, min_length=3),
+                        AfterValidator(lambda v: v.upper())] = "USD"
+    user_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    team_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    territory_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = Field(
+        None, validate_default=True)
+
+    @field_validator("starts_on")
+    @classmethod
+    def _first_day(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        return goal_start_checked(info.data.get("period"), value)
+
+    @field_validator("territory_id")
+    @classmethod
+    def _one_target(cls, value: int | None, info: ValidationInfo) -> int | None:
+        given = [name for name in GOAL_TARGETS[:2] if info.data.get(name) is not None]
+        if value is not None:
+            given.append("territory_id")
+        if len(given) > 1:
+            raise ValueError(f"a goal is for one of a rep, a team or a territory; got "
+                             f"{' and '.join(given)}")
+        return value
+
+
+def goal_start_checked(period: Any, value: dt.date) -> dt.date:
+    """``value`` if it is the first day of its month (or of its quarter), else ValueError."""
+    if value.day != 1:
+        raise ValueError("must be the first day of a month")
+    if period == GoalPeriod.QUARTER and value.month not in QUARTER_MONTHS:
+        raise ValueError("must be the first day of a quarter (1 January, April, July or "
+                         "October)")
+    return value
+
+
+class GoalUpdate(Input):
+    """What may change on a goal: its amount and currency (a different period or target is
+    another goal)."""
+
+    amount: GoalAmount | None = None
+    currency: Annotated[str, Text(3, min_length=3),
+                        AfterValidator(lambda v: v.upper())] | None = None

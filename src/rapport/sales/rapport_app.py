@@ -41,6 +41,7 @@ APP = register(RapportApp(
     # Shown to everyone: each list holds only what its reader may see.
     nav=[NavEntry("Leads", "lead_list", "leads", order=26, group="Sales"),
          NavEntry("Deals", "deal_board", "deals", order=27, group="Sales"),
+         NavEntry("Forecast", "forecast", "forecast", order=28, group="Sales"),
          NavEntry("Sequences", "sequence_list", "sequences", order=29, group="Sales",
                   permission="sequences.view")],
     settings=[
@@ -85,8 +86,16 @@ APP = register(RapportApp(
                        "the team's deals and changes and moves their own; delete = into the "
                        "bin"),
         *SEQUENCE_RESOURCES,
+        Resource("goals", "Revenue goals", {
+            "view": grant(owner="all", manager="team", sales="team", marketing="all"),
+            "change": grant(owner="all", manager="team"),
+        }, description="monthly and quarterly revenue goals of a rep, a team, a territory or "
+                       "the business: a rep's goal is theirs, a team's goal is seen by its "
+                       "members; a territory's or the business's needs the all scope"),
     ],
     periodic=[*SEQUENCE_PERIODIC,
               # leads nobody answered in time go to the next rep
-              PeriodicJob(tasks.first_response_sweep, dt.timedelta(minutes=1))],
+              PeriodicJob(tasks.first_response_sweep, dt.timedelta(minutes=1)),
+              # the revenue forecast from orders, refitted four times a day
+              PeriodicJob(tasks.refresh_revenue_forecast, dt.timedelta(hours=6))],
 ))

@@ -43,6 +43,12 @@ urlpatterns = [
     path("settings/territories/<int:territory_id>/delete/", views.territory_remove,
          name="territory_delete"),
     path("leads/<int:lead_id>/contact/", views.lead_contact, name="lead_contact"),
+    # --- forecast and goals (issue 10: forecast)
+    path("deals/forecast/", views.forecast_page, name="forecast"),
+    path("deals/forecast/revenue/", views.forecast_revenue, name="forecast_revenue"),
+    path("deals/goals/", views.goal_list, name="goal_list"),
+    path("deals/goals/<int:goal_id>/edit/", views.goal_edit, name="goal_edit"),
+    path("deals/goals/<int:goal_id>/delete/", views.goal_remove, name="goal_delete"),
     # The public endpoint a business's website posts to (no login, no CSRF token).
     path("f/<str:key>/", views.web_form_public, name="web_form_public"),
     path("f/<str:key>/thanks/", views.web_form_thanks, name="web_form_thanks"),

@@ -11,6 +11,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -732,3 +733,125 @@ def lead_contact(request, lead_id: int):
         data={"channel": request.POST.get("channel", ""),
               "note": request.POST.get("note", "")}),
         success="Logged.", to="lead_detail", lead_id=lead_id)
+
+
+# --- forecast and goals (issue 10: forecast) ---------------------------------------------------
+
+def _chart(x: list[str], rows: list, goal_name: str = "Goal") -> dict:
+    """Weighted vs committed vs best case (bars) and the goal (a line), for plotly."""
+    return {"x": x, "traces": [
+        {"name": "Weighted pipeline", "type": "bar", "y": [round(r.weighted) for r in rows]},
+        {"name": "Committed", "type": "bar", "y": [round(r.committed) for r in rows]},
+        {"name": "Best case", "type": "bar", "y": [round(r.best_case) for r in rows]},
+        {"name": "Won", "type": "bar", "y": [round(r.won) for r in rows]},
+        {"name": goal_name, "type": "goal",
+         "y": [round(r.goal) if r.goal is not None else None for r in rows]}]}
+
+
+@login_required
+def forecast_page(request):
+    """Weighted pipeline, committed, best case and goal by month, rep and territory; the
+    revenue forecast from orders comes in by htmx (it may need fitting)."""
+    params = {k: request.GET.get(k, "") for k in ("period", "months", "currency")}
+    errors: dict[str, list[str]] = {}
+    try:
+        months = int(params["months"] or selectors.FORECAST_MONTHS)
+    except ValueError:
+        months, errors = selectors.FORECAST_MONTHS, {"months": ["must be a whole number"]}
+    try:
+        found = selectors.forecast(user=request.user, period=params["period"] or "month",
+                                   months=months, currency=params["currency"] or None)
+    except ValidationFailed as failure:
+        errors.update(failure.errors)
+        found = selectors.forecast(user=request.user)
+    charts = {
+        "month": _chart([r.label for r in found.months], found.months,
+                        f"Goal ({found.scope_label})"),
+        "rep": _chart([r.label for r in found.reps], found.reps),
+        "territory": _chart([r.label for r in found.territories], found.territories),
+    }
+    return render(request, "sales/forecast.html", {
+        "f": found, "charts": charts, "params": params, "errors": errors,
+        "attainment": selectors.goal_attainment(user=request.user, currency=found.currency),
+        "can_set_goals": selectors.can_set_goals(request.user), "section": "forecast"})
+
+
+@login_required
+def forecast_revenue(request):
+    """The revenue-from-orders part of the Forecast page (fitted once a day, then cached)."""
+    result = selectors.revenue_forecast(user=request.user)
+    chart = None
+    if result.ok:
+        chart = {"history": {"x": [m.isoformat() for m, _ in result.history],
+                             "y": [round(v) for _, v in result.history]},
+                 "ahead": {"x": [m.isoformat() for m, *_ in result.ahead],
+                           "y": [round(f) for _, f, _, _ in result.ahead],
+                           "lo": [round(lo) for _, _, lo, _ in result.ahead],
+                           "hi": [round(hi) for _, _, _, hi in result.ahead]}}
+    template = "sales/_revenue_forecast.html" if request.htmx else "sales/revenue_forecast.html"
+    return render(request, template, {"r": result, "chart": chart, "section": "forecast"})
+
+
+def _goal_values(request) -> dict[str, str]:
+    """The add-a-goal form: "for" is "business", "user:5", "team:2" or "territory:3"."""
+    values = {k: request.POST.get(k, "") for k in ("period", "starts_on", "amount", "currency")
+              if request.POST.get(k, "").strip() or k != "currency"}
+    kind, _, ident = request.POST.get("for", "business").partition(":")
+    if kind in ("user", "team", "territory"):
+        values[f"{kind}_id"] = ident
+    return values
+
+
+def _for_options(user) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Whom the add-a-goal form offers, grouped: the business, reps, teams, territories."""
+    choices = selectors.goal_form_choices(user)
+    groups: list[tuple[str, list[tuple[str, str]]]] = []
+    if selectors.may_set_goal(user, user_id=None, team_id=None, territory_id=None):
+        groups.append(("", [("business", "the whole business")]))
+    groups += [(label, [(f"{kind}:{o.id}", prefix + str(getattr(o, "display_name", o)))
+                        for o in choices[key]])
+               for label, kind, key, prefix in (("Reps", "user", "users", ""),
+                                                ("Teams", "team", "teams", "team "),
+                                                ("Territories", "territory", "territories", ""))
+               if choices[key]]
+    return groups
+
+
+@login_required
+def goal_list(request):
+    """Goals the viewer may see, with a form to add one for those who set goals."""
+    outcome, values = submit(lambda: None), {"period": "month", "currency": "USD",
+                                             "starts_on": f"{timezone.localdate():%Y-%m-01}"}
+    if request.method == "POST":
+        values = _goal_values(request)
+        outcome = submit(lambda: services.goal_create(actor=request.user, data=values))
+        values["for"] = request.POST.get("for", "business")
+        if outcome.ok:
+            return done(request, "Goal set.", "goal_list")
+    listing = list_page(request, selectors.goal_list,
+                        ("period", "target", "user", "starts_from", "starts_until", "cursor"))
+    return render(request, "sales/goal_list.html", {
+        **listing.context(), "values": values, "form_errors": outcome.errors,
+        "can_set_goals": selectors.can_set_goals(request.user),
+        "for_options": _for_options(request.user),
+        "target_kinds": (("business", "the business"), ("user", "a rep"), ("team", "a team"),
+                         ("territory", "a territory")),
+        "editable": set(selectors.visible_goals(request.user, "change").filter(
+            id__in=[g.id for g in listing.page.items]).values_list("id", flat=True)),
+        "section": "forecast"}, status=outcome.status)
+
+
+@login_required
+@require_POST
+def goal_edit(request, goal_id: int):
+    changes = {k: request.POST[k] for k in ("amount", "currency") if request.POST.get(k)}
+    return act(request, lambda: services.goal_update(actor=request.user, goal_id=goal_id,
+                                                     changes=changes),
+               success="Goal changed.", to="goal_list")
+
+
+@login_required
+@require_POST
+def goal_remove(request, goal_id: int):
+    services.goal_delete(actor=request.user, goal_id=goal_id)
+    return done(request, "Goal removed.", "goal_list")

@@ -25,6 +25,7 @@ from rapport.sales.services.forms import (
     web_form_delete,
     web_form_submit,
 )
+from rapport.sales.services.goals import goal_create, goal_delete, goal_update
 from rapport.sales.services.leads import Captured, lead_capture, lead_update
 from rapport.sales.services.opt_in import lead_opt_in_confirm, opt_in_email_queue  # capture
 from rapport.sales.services.scoring import leads_rescore, scoring_rule_create, scoring_rule_delete
@@ -55,6 +56,8 @@ __all__ = [
     "auto_enrol_new_leads", "lead_enrol", "lead_unenrol", "sequence_create", "sequence_delete",
     "sequence_snapshot", "sequence_step_run", "sequence_update", "sequences_run_due",
     "stop_for_conversions", "stop_for_interactions",
+    # goals (forecast)
+    "goal_create", "goal_delete", "goal_update",
 ]
 __all__ += ["lead_opt_in_confirm", "opt_in_email_queue"]
 
