@@ -1,9 +1,18 @@
 """How sales plugs in: leads and deals pages and API, the public web form endpoint, lead
 search, timeline entries, the sales settings pages and the permissions."""
 
+import datetime as dt
+
 from rapport.core.permissions import Resource, grant
-from rapport.core.registry import NavEntry, RapportApp, SettingsEntry, register
-from rapport.sales import events, search, urls
+from rapport.core.registry import (
+    NavEntry,
+    PeriodicJob,
+    RapportApp,
+    SettingsEntry,
+    Subscriber,
+    register,
+)
+from rapport.sales import events, search, tasks, urls
 from rapport.sales.api import router
 
 APP = register(RapportApp(
@@ -42,4 +51,9 @@ APP = register(RapportApp(
             "change": grant(owner="all", manager="team", sales="own"),
         }, description="opportunities in the pipeline, counted from their owner"),
     ],
+    # --- mlscore: the learned lead score and deal win probability ---------------------------
+    # Nightly retrain and score; a lead captured or changed is scored as soon as it commits.
+    periodic=[PeriodicJob(tasks.retrain_and_score, dt.timedelta(hours=24))],
+    subscribers=[Subscriber((events.LEAD_CAPTURED.name, events.LEAD_RESUBMITTED.name,
+                             events.LEAD_UPDATED.name), tasks.score_new_leads)],
 ))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, QuerySet
 
 from rapport.accounts.selectors import all_users, display_names
@@ -29,6 +30,7 @@ from rapport.sales.models import (
     Pipeline,
     RepAvailability,
     Stage,
+    TrainedModel,
     WebForm,
 )
 
@@ -269,3 +271,18 @@ def reps_with_availability() -> list[dict[str, Any]]:
              if scope_for(u, "leads.change") is not None]
     counts = open_lead_counts(user_ids=[u.id for u in users])
     return [{"user": u, "away": u.id in away, "open": counts.get(u.id, 0)} for u in users]
+
+
+# --- mlscore: the learned lead score and deal win probability ---------------------------------
+
+def learned_model(*, kind: str) -> dict[str, Any]:
+    """The newest training attempt of ``kind`` (ready or the message saying why not) and the
+    newest ready model (the one that scores). Shared settings: anyone may read them."""
+    attempts = TrainedModel.objects.filter(kind=kind).defer("artifact")
+    return {"latest": attempts.order_by("-trained_at", "-id").first(),
+            "current": attempts.filter(ready=True).order_by("-trained_at", "-id").first()}
+
+
+def min_outcomes() -> int:
+    """Fewest converted and disqualified leads (won and lost deals) a model is trained on."""
+    return int(getattr(settings, "RAPPORT_ML_MIN_OUTCOMES", 30))

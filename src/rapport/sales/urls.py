@@ -24,4 +24,6 @@ urlpatterns = [
     # The public endpoint a business's website posts to (no login, no CSRF token).
     path("f/<str:key>/", views.web_form_public, name="web_form_public"),
     path("f/<str:key>/thanks/", views.web_form_thanks, name="web_form_thanks"),
+    # mlscore: train the learned scores now (Settings → Lead scoring)
+    path("settings/lead-scoring/train/", views.models_train, name="models_train"),
 ]

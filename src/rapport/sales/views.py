@@ -23,6 +23,7 @@ from rapport.sales.models import (
     LEAD_STATUSES,
     AssignmentMethod,
     LeadStatus,
+    ModelKind,
     Operator,
     ScoringField,
 )
@@ -61,7 +62,9 @@ def lead_detail(request, lead_id: int):
         "can_assign": can_assign,
         "owners": user_list(user=request.user) if can_assign else [],
         "statuses": [s for s in LEAD_STATUSES if s != LeadStatus.CONVERTED],
-        "grade_floors": GRADE_FLOORS, "section": "leads"})
+        "grade_floors": GRADE_FLOORS, "section": "leads",
+        "lead_model": selectors.learned_model(kind=ModelKind.LEAD_SCORE),
+        "min_outcomes": selectors.min_outcomes()})
 
 
 @login_required
@@ -168,7 +171,10 @@ def scoring_settings(request):
     return render(request, "sales/scoring_settings.html", {
         "rules": rules, "values": values, "errors": outcome.errors,
         "fields": ScoringField.choices, "operators": Operator.choices,
-        "grade_floors": GRADE_FLOORS, "section": "settings"}, status=outcome.status)
+        "grade_floors": GRADE_FLOORS, "section": "settings",
+        "learned": [{"kind": label, **selectors.learned_model(kind=kind)}
+                    for kind, label in ModelKind.choices],
+        "min_outcomes": selectors.min_outcomes()}, status=outcome.status)
 
 
 @login_required
@@ -266,3 +272,18 @@ def web_form_public(request, key: str):
 def web_form_thanks(request, key: str):
     return render(request, "sales/form_thanks.html",
                   {"form": selectors.web_form_by_key(key=key)})
+
+
+# --- mlscore: the learned lead score and deal win probability -------------------------------
+
+@login_required
+@require_POST
+def models_train(request):
+    """Settings → Lead scoring → Train now: both models trained and every open lead and deal
+    scored, as the nightly job does."""
+    def say(result) -> str:
+        return (f"Lead model: {result['lead_message']}. Deal model: {result['deal_message']}. "
+                f"Scored {result['leads_scored']} open leads and {result['deals_scored']} "
+                f"open deals.")
+    return act(request, lambda: services.models_train_now(actor=request.user), success=say,
+               to="scoring_settings")

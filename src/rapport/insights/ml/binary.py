@@ -293,6 +293,19 @@ def _ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     return float(total)
 
 
+def _reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]:
+    """Equal-width probability bins: how many rows, the mean predicted and the observed rate
+    (a calibrated model's two agree); empty bins are left out."""
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    out = []
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            out.append({"low": b / bins, "high": (b + 1) / bins, "count": int(mask.sum()),
+                        "predicted": float(p[mask].mean()), "observed": float(y[mask].mean())})
+    return out
+
+
 def _threads(dense: np.ndarray) -> int:
     """Two threads only for big batches, where they pay for their start-up."""
     return 2 if len(dense) >= 100_000 else 1
@@ -523,9 +536,12 @@ class BinaryScorer(ClassifierMixin, VersionedEstimator):
             "roc_auc": float(roc_auc_score(labels, oof[self.method_])),
             "pr_auc": float(average_precision_score(labels, oof[self.method_])),
             "calibration_error": _ece(labels, calibrated_oof),
+            "brier": float(np.mean((calibrated_oof - labels) ** 2)),
             "positive_rate": float(labels.mean()),
             "folds": self.cv,
         }
+        # Out-of-fold reliability: predicted vs observed per probability bin.
+        self.reliability_ = _reliability(labels, calibrated_oof)
         contributions, _ = self._contributions_one(self.method_, self.model_, dense)
         self.importance_ = dict(
             zip(self.table_.names, np.abs(contributions).mean(axis=0).tolist(), strict=True)

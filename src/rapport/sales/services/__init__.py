@@ -25,6 +25,16 @@ from rapport.sales.services.forms import (
     web_form_submit,
 )
 from rapport.sales.services.leads import Captured, lead_capture, lead_update
+
+# --- mlscore: the learned lead score and deal win probability
+from rapport.sales.services.ml import (  # noqa: E402
+    deal_model_train,
+    deals_win_score,
+    lead_model_train,
+    leads_ml_score,
+    models_train_now,
+    retrain_and_score,
+)
 from rapport.sales.services.scoring import leads_rescore, scoring_rule_create, scoring_rule_delete
 
 __all__ = [
@@ -34,4 +44,7 @@ __all__ = [
     "lead_update", "leads_rescore", "out_of_office_set", "register_provider",
     "scoring_rule_create", "scoring_rule_delete", "unregister_provider", "web_form_create",
     "web_form_delete", "web_form_submit",
+    # mlscore
+    "deal_model_train", "deals_win_score", "lead_model_train", "leads_ml_score",
+    "models_train_now", "retrain_and_score",
 ]
