@@ -532,13 +532,33 @@ def _train(kind: str, table: pd.DataFrame, outcome: pd.Series,
         "pr_auc": metrics["pr_auc"], "positive_rate": metrics["positive_rate"],
         "folds": metrics["folds"], "method": scorer.method_,
         "bins": scorer.reliability_,
-        "top_factors": [{"feature": f["feature"], "text": f["text"]}
+        "top_factors": [{"feature": f["feature"], "text": _direction(f["feature"], f["text"])}
                         for f in scorer.top_factors(5)],
         "dropped": scorer.dropped_columns_,
     }
     row.artifact = _artifact(scorer)
     row.save()
     return row
+
+
+LABELS = {"utm_source": "UTM source", "utm_medium": "UTM medium", "utm_campaign": "campaign",
+          "company_size": "company size", "email_kind": "email address",
+          "phone_line_type": "phone line", "job_title": "job title",
+          "known_company": "known company", "rule_score": "rule score",
+          "product_interest": "product asked about", "lead_source": "lead source",
+          "stage_probability": "stage probability", "age_days": "days open",
+          "days_in_stage": "days in its stage", "line_items": "product lines",
+          "close_horizon_days": "days to the expected close"}
+
+
+def _direction(feature: str, text: str) -> str:
+    """The scorer's "company_size: 51-200 raises the chance, (missing) lowers it" in words."""
+    label = LABELS.get(feature, feature.replace("_", " "))
+    for prefix in (f"{feature}:", f"{feature.replace('_', ' ')}:"):
+        if text.startswith(prefix):
+            text = f"{label}:{text[len(prefix):]}"
+            break
+    return text.replace("(missing)", "not given").replace("(other)", "anything else")
 
 
 def lead_model_train(*, now: dt.datetime | None = None) -> TrainedModel:
