@@ -49,6 +49,13 @@ class ScoreReasonOut(Schema):
     text: str
 
 
+class MlFactorOut(Schema):
+    feature: str
+    value: Any = None
+    effect: float
+    text: str
+
+
 class LeadOut(Schema):
     id: int
     name: str
@@ -88,6 +95,10 @@ class LeadOut(Schema):
     converted_contact_id: int | None
     converted_company_id: int | None
     converted_deal_id: int | None
+    # mlscore: the learned chance of converting (null until a model is ready) and its factors
+    ml_probability: float | None
+    ml_factors: list[MlFactorOut]
+    ml_scored_at: dt.datetime | None
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -154,6 +165,8 @@ class DealOut(Schema):
     closed_at: dt.datetime | None
     lost_reason: str
     lines: list[DealLineOut]
+    # mlscore: the learned chance of winning (null until a deal model is ready)
+    win_probability: float | None
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -66,7 +66,10 @@ APP = register(RapportApp(
     import_adapters=[imports.LEADS],
     # capture: mail from a new sender becomes a lead; more mail updates it
     subscribers=[Subscriber((INTERACTION_LOGGED.name,), mail_leads.leads_from_mail),
-                 *SEQUENCE_SUBSCRIBERS],
+                 *SEQUENCE_SUBSCRIBERS,
+                 # a lead captured or changed is scored by the current model once it commits
+                 Subscriber((events.LEAD_CAPTURED.name, events.LEAD_RESUBMITTED.name,
+                             events.LEAD_UPDATED.name), tasks.score_new_leads)],
     resources=[
         Resource("leads", "Leads", {
             "view": grant(owner="all", manager="team", sales="own", marketing="all"),
@@ -97,5 +100,7 @@ APP = register(RapportApp(
               # leads nobody answered in time go to the next rep
               PeriodicJob(tasks.first_response_sweep, dt.timedelta(minutes=1)),
               # the revenue forecast from orders, refitted four times a day
-              PeriodicJob(tasks.refresh_revenue_forecast, dt.timedelta(hours=6))],
+              PeriodicJob(tasks.refresh_revenue_forecast, dt.timedelta(hours=6)),
+              # the learned lead score and deal win probability: retrained and scored nightly
+              PeriodicJob(tasks.retrain_and_score, dt.timedelta(hours=24))],
 ))

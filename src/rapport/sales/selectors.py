@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
     Case,
@@ -58,6 +59,7 @@ from rapport.sales.models import (
     StageChange,
     StepRun,
     Territory,
+    TrainedModel,
     WebForm,
 )
 
@@ -1441,3 +1443,18 @@ def _fit_revenue(user: Any, today: dt.date) -> RevenueForecast:
         mase=mase_value if mase_value is not None and np.isfinite(mase_value) else None,
         backtest_months=windows * REVENUE_BACKTEST_HORIZON,
         method=DESCRIPTIONS.get(method, method), months_used=len(history), computed_at=now)
+
+
+# --- mlscore: the learned lead score and deal win probability ---------------------------------
+
+def learned_model(*, kind: str) -> dict[str, Any]:
+    """The newest training attempt of ``kind`` (ready or the message saying why not) and the
+    newest ready model (the one that scores). Shared settings: anyone may read them."""
+    attempts = TrainedModel.objects.filter(kind=kind).defer("artifact")
+    return {"latest": attempts.order_by("-trained_at", "-id").first(),
+            "current": attempts.filter(ready=True).order_by("-trained_at", "-id").first()}
+
+
+def min_outcomes() -> int:
+    """Fewest converted and disqualified leads (won and lost deals) a model is trained on."""
+    return int(getattr(settings, "RAPPORT_ML_MIN_OUTCOMES", 30))

@@ -10,6 +10,7 @@ from django.tasks import task
 
 from rapport.accounts.selectors import first_user_with
 from rapport.sales import selectors, services
+from rapport.sales.services import ml
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +48,16 @@ def refresh_revenue_forecast() -> str:
         return "no user sees every order; nothing to fit"
     result = selectors.revenue_forecast(user=owner, refresh=True)
     return "fitted" if result.ok else result.message
+
+
+@task
+def retrain_and_score() -> dict[str, Any]:
+    """Nightly: train the lead conversion and deal win models on the business's closed leads
+    and deals, then score every open lead and deal with them."""
+    return ml.retrain_and_score()
+
+
+def score_new_leads(rows: Sequence[Any]) -> None:
+    """Subscriber of lead.captured, lead.resubmitted and lead.updated: once the write commits,
+    the lead gets its probability from the current model (none until one is ready)."""
+    ml.score_new_leads(rows)

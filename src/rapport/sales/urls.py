@@ -61,4 +61,6 @@ urlpatterns = [
     path("deals/<int:deal_id>/edit/", views.deal_edit, name="deal_edit"),
     path("deals/<int:deal_id>/lines/", views.deal_lines_edit, name="deal_lines_edit"),
     path("deals/<int:deal_id>/delete/", views.deal_remove, name="deal_delete"),
+    # mlscore: train the learned scores now (Settings → Lead scoring)
+    path("settings/lead-scoring/train/", views.models_train, name="models_train"),
 ]

@@ -30,6 +30,7 @@ from rapport.sales.models import (
     LEAD_STATUSES,
     AssignmentMethod,
     LeadStatus,
+    ModelKind,
     Operator,
     ScoringField,
     StepKind,
@@ -74,7 +75,10 @@ def lead_detail(request, lead_id: int):
         # sequences (nurturing)
         "enrollments": selectors.lead_enrollments(lead_id=lead.id),
         "sequence_choices": selectors.sequence_choices(user=request.user)
-        if lead.is_open and selectors.can_change_lead(request.user, lead) else []})
+        if lead.is_open and selectors.can_change_lead(request.user, lead) else [],
+        # the learned score (mlscore)
+        "lead_model": selectors.learned_model(kind=ModelKind.LEAD_SCORE),
+        "min_outcomes": selectors.min_outcomes()})
 
 
 @login_required
@@ -175,7 +179,10 @@ def scoring_settings(request):
     return render(request, "sales/scoring_settings.html", {
         "rules": rules, "values": values, "errors": outcome.errors,
         "fields": ScoringField.choices, "operators": Operator.choices,
-        "grade_floors": GRADE_FLOORS, "section": "settings"}, status=outcome.status)
+        "grade_floors": GRADE_FLOORS, "section": "settings",
+        "learned": [{"kind": label, **selectors.learned_model(kind=kind)}
+                    for kind, label in ModelKind.choices],
+        "min_outcomes": selectors.min_outcomes()}, status=outcome.status)
 
 
 @login_required
@@ -855,3 +862,18 @@ def goal_edit(request, goal_id: int):
 def goal_remove(request, goal_id: int):
     services.goal_delete(actor=request.user, goal_id=goal_id)
     return done(request, "Goal removed.", "goal_list")
+
+
+# --- mlscore: the learned lead score and deal win probability -------------------------------
+
+@login_required
+@require_POST
+def models_train(request):
+    """Settings → Lead scoring → Train now: both models trained and every open lead and deal
+    scored, as the nightly job does."""
+    def say(result) -> str:
+        return (f"Lead model: {result['lead_message']}. Deal model: {result['deal_message']}. "
+                f"Scored {result['leads_scored']} open leads and {result['deals_scored']} "
+                f"open deals.")
+    return act(request, lambda: services.models_train_now(actor=request.user), success=say,
+               to="scoring_settings")

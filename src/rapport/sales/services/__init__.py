@@ -27,6 +27,16 @@ from rapport.sales.services.forms import (
 )
 from rapport.sales.services.goals import goal_create, goal_delete, goal_update
 from rapport.sales.services.leads import Captured, lead_capture, lead_update
+
+# --- mlscore: the learned lead score and deal win probability
+from rapport.sales.services.ml import (  # noqa: E402
+    deal_model_train,
+    deals_win_score,
+    lead_model_train,
+    leads_ml_score,
+    models_train_now,
+    retrain_and_score,
+)
 from rapport.sales.services.opt_in import lead_opt_in_confirm, opt_in_email_queue  # capture
 from rapport.sales.services.scoring import leads_rescore, scoring_rule_create, scoring_rule_delete
 
@@ -58,6 +68,9 @@ __all__ = [
     "stop_for_conversions", "stop_for_interactions",
     # goals (forecast)
     "goal_create", "goal_delete", "goal_update",
+    # mlscore
+    "deal_model_train", "deals_win_score", "lead_model_train", "leads_ml_score",
+    "models_train_now", "retrain_and_score",
 ]
 __all__ += ["lead_opt_in_confirm", "opt_in_email_queue"]
 
