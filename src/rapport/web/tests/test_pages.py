@@ -46,3 +46,25 @@ def test_id_url_is_the_url_tag_for_every_id(name):
         assert id_url(7, name).startswith("/crm/")
     finally:
         set_script_prefix("/")
+
+
+def test_stamp_shows_the_moment_in_the_current_time_zone():
+    """``stamp`` (lists' dates) agrees with ``|date`` in the active time zone."""
+    import datetime as dt
+    import zoneinfo
+
+    from django.template import engines
+    from django.utils import timezone
+
+    from rapport.web.templatetags.rapport import stamp
+
+    def date_tag(value, fmt):
+        return engines["django"].from_string(f'{{{{ d|date:"{fmt}" }}}}').render({"d": value})
+
+    moment = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)
+    with timezone.override(zoneinfo.ZoneInfo("Europe/Berlin")):
+        assert stamp(moment) == date_tag(moment, "Y-m-d") == "2026-03-02"
+        assert stamp(moment, "%Y-%m-%d %H:%M") == date_tag(moment, "Y-m-d H:i") \
+            == "2026-03-02 00:30"
+    assert stamp(dt.date(2026, 3, 1)) == "2026-03-01"
+    assert stamp(None) == ""
