@@ -186,6 +186,10 @@ class Task(EditableModel):
                                             deleted_at__isnull=True)),
             models.Index(fields=["assignee", "completed_at"], name="task_assignee_done_idx",
                          condition=models.Q(completed_at__isnull=False)),
+            # A person's (or, merged per member, a team's) done tasks, newest due first.
+            models.Index(fields=["assignee", "due_at", "id"], name="task_assignee_done_due_idx",
+                         condition=models.Q(completed_at__isnull=False,
+                                            deleted_at__isnull=True)),
             models.Index(fields=["due_at", "id"], name="task_due_idx"),
             models.Index(fields=["contact", "due_at"], name="task_contact_idx"),
             deleted_index("task_deleted_idx"),

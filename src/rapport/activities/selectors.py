@@ -33,7 +33,7 @@ from rapport.activities.models import (
     Reminder,
     Task,
 )
-from rapport.contacts.selectors import contact_get
+from rapport.contacts.selectors import contact_get, joined_contact_deferred
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.pagination import Page, keyset, merged_page, page_limit, page_of
 from rapport.core.permissions import can, visible_owners
@@ -139,7 +139,9 @@ def interaction_list(*, user: Any, params: dict[str, Any] | None = None) -> Page
         queryset = queryset.filter(occurred_at__lt=day_start(until + dt.timedelta(days=1)))
     fields = ("occurred_at", "id")
     queryset = keyset(queryset, fields, True, params.get("cursor"))
-    return page_of(queryset.select_related("contact", "author"), fields, limit, params)
+    return page_of(queryset.select_related("contact", "author")
+                   .defer(*joined_contact_deferred(), *_user_deferred("author")),
+                   fields, limit, params)
 
 
 def interaction_get(*, user: Any, interaction_id: int) -> Interaction:
@@ -242,18 +244,28 @@ def task_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
     fields = ("due_at", "id")
     descending = status == "done"
     owners = visible_owners(user, "tasks.view")
-    if status == "open" and not assignee and owners and len(owners) > 1:
-        # A team's open tasks: each member's read in order through the (assignee, due)
-        # index, merged (sorting a team's every open task took a second at 100,000 tasks).
+    if status != "all" and not assignee and owners and len(owners) > 1:
+        # A team's open (or done) tasks: each member's read in order through an (assignee,
+        # due) index, merged (sorting a team's every open task took a second at 100,000).
         return merged_page(
             [queryset.filter(assignee_id=owner) for owner in owners], fields, descending,
             params.get("cursor"), limit, filters=params, lead=("assignee_id",),
-            load=lambda ids: Task.objects.filter(id__in=ids).select_related("contact",
-                                                                           "assignee"))
+            load=lambda ids: _listed_tasks(Task.objects.filter(id__in=ids)))
     one_assignee = bool(assignee) or (owners is not None and len(owners) == 1)
-    lead = ("assignee_id",) if status == "open" and one_assignee else ()
+    lead = ("assignee_id",) if status != "all" and one_assignee else ()
     queryset = keyset(queryset, fields, descending, params.get("cursor"), lead=lead)
-    return page_of(queryset.select_related("contact", "assignee"), fields, limit, params)
+    return page_of(_listed_tasks(queryset), fields, limit, params)
+
+
+def _user_deferred(path: str) -> tuple[str, ...]:
+    """What a row that names a user never reads of them."""
+    return tuple(f"{path}__{name}" for name in ("password", "last_login", "date_joined"))
+
+
+def _listed_tasks(queryset: QuerySet[Task]) -> QuerySet[Task]:
+    """A list's tasks with the names of their person and assignee (not their whole rows)."""
+    return queryset.select_related("contact", "assignee").defer(
+        *joined_contact_deferred(), *_user_deferred("assignee"))
 
 
 def task_get(*, user: Any, task_id: int) -> Task:
