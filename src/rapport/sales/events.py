@@ -80,3 +80,16 @@ def lead_opt_in_confirmed(*, lead_id: int, shown: Snapshot) -> NewEvent:
     """The person clicked the link mailed to them (no actor: nobody was logged in)."""
     return NewEvent(kind=LEAD_OPT_IN_CONFIRMED.name, entity_type="lead", entity_id=lead_id,
                     actor_id=None, after=shown)
+
+
+# --- capture: a deal's past stage moves --------------------------------------------------------
+
+DEAL_HISTORY_LOADED = EventKind("deal.history_loaded", "Deal's past stage moves recorded")
+KINDS += [DEAL_HISTORY_LOADED]
+
+
+def deal_history_loaded(*, deal_id: int, actor_id: int, contact_id: int | None,
+                        shown: Snapshot) -> NewEvent:
+    """Audit: past moves written at once (each is in the deal's stage history)."""
+    return NewEvent(kind=DEAL_HISTORY_LOADED.name, entity_type="deal", entity_id=deal_id,
+                    contact_id=contact_id, actor_id=actor_id, after=shown)

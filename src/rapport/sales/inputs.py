@@ -271,3 +271,20 @@ class LeadsImportOptions(Input):
 
 
 __all__ += ["LeadsImportOptions"]
+
+
+# --- capture: a deal's past stage moves (the demo, or history from another system) ----------------
+
+class PastMove(Input):
+    stage_id: RecordId
+    at: dt.datetime
+    lost_reason: _text(Deal, "lost_reason") = ""  # type: ignore[valid-type]
+
+
+class DealHistoryInput(Input):
+    """A deal's stage moves as they happened, oldest first."""
+
+    moves: Annotated[list[PastMove], Field(min_length=1, max_length=50)]
+
+
+__all__ += ["DealHistoryInput", "PastMove"]

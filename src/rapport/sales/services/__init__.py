@@ -9,6 +9,7 @@ from rapport.sales.services.assignment import (
     out_of_office_set,
 )
 from rapport.sales.services.conversion import Converted, lead_convert
+from rapport.sales.services.deal_history import deal_history_load  # capture (demo history)
 from rapport.sales.services.deals import deal_create, ensure_default_pipeline
 from rapport.sales.services.enrichment import (
     EnrichmentProvider,
@@ -36,4 +37,4 @@ __all__ = [
     "scoring_rule_create", "scoring_rule_delete", "unregister_provider", "web_form_create",
     "web_form_delete", "web_form_submit",
 ]
-__all__ += ["lead_opt_in_confirm", "opt_in_email_queue"]
+__all__ += ["deal_history_load", "lead_opt_in_confirm", "opt_in_email_queue"]
