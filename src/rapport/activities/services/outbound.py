@@ -217,7 +217,7 @@ def email_requeue(*, actor: Any, email_id: int) -> OutboundEmail:
     a person's decision, with the same Message-ID so a second copy is recognisably the
     same message."""
     email = get_for(actor, "view", OutboundEmail.objects.filter(
-        contact__deleted_at__isnull=True), email_id, noun="email")
+        contact__isnull=False, contact__deleted_at__isnull=True), email_id, noun="email")
     if not can_log_for(actor, email.contact):
         raise PermissionDenied("you may not email this person")
     if email.status not in (SendStatus.UNCERTAIN, SendStatus.FAILED):

@@ -176,3 +176,15 @@ def test_the_settings_checkbox_makes_a_double_opt_in_form(owner, web_as):
         "name": "Phone only", "fields": ["phone"], "required": ["phone"],
         "source": "web form", "double_opt_in": "1"})
     assert refused.status_code == 422 and b"needs the email field" in refused.content
+
+
+def test_the_confirmation_email_is_nobodys_conversation_in_the_emails_api(form, owner, api_as):
+    from rapport.core.errors import NotFound
+
+    submit(form)
+    queued = OutboundEmail.objects.get()
+    client = api_as(owner)
+    assert client.get("/emails").json()["items"] == []
+    assert client.get(f"/emails/{queued.id}").status_code == 404
+    with pytest.raises(NotFound):
+        activities.email_requeue(actor=owner, email_id=queued.id)
