@@ -83,7 +83,8 @@ def test_double_opt_in_from_the_settings_box_to_the_confirmed_lead(page, server,
     visitor.close()
 
     page.goto(f"{server}/leads/{lead.id}/")
-    expect(page.get_by_text("Confirmed by email")).to_be_visible()
+    expect(page.get_by_text("Confirmed by email:")).to_be_visible()
+    expect(page.get_by_text("confirmed by email 20")).to_be_visible()
 
 
 def test_the_settings_box_and_the_confirm_page_at_390_px(phone, server, shop):
