@@ -303,9 +303,14 @@ def _history(rng: random.Random, actor: Any, deal_id: int, opened: dt.datetime,
                 moves.append({"stage_id": lost_stage.id, "at": when,
                               "lost_reason": rng.choice(LOST_REASONS)})
                 report.lost += 1
-    if moves:
-        with _clock(moves[-1]["at"] + dt.timedelta(minutes=1)):
-            sales.deal_history_load(actor=actor, deal_id=deal_id, data={"moves": moves})
+    version = None
+    for move in moves:  # each move made at its moment, as the rep made it on the board
+        with _clock(move["at"]):
+            if version is None:
+                version = sales_selectors.deal_get(user=actor, deal_id=deal_id).version
+            version = sales.deal_move(actor=actor, deal_id=deal_id, stage_id=move["stage_id"],
+                                      version=version,
+                                      lost_reason=move.get("lost_reason", "")).version
 
 
 def _trade_fair_import(rng: random.Random, owner: Any, fake: Any, moment: dt.datetime,

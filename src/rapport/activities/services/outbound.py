@@ -47,6 +47,7 @@ from django.utils import timezone
 from rapport.activities import events, merge
 from rapport.activities.inputs import EmailSendInput, TransactionalEmailInput
 from rapport.activities.models import (
+    EmailTemplate,
     Interaction,
     InteractionType,
     OutboundEmail,
@@ -169,6 +170,8 @@ def new_message_id(from_address: str) -> str:
 def _status_shown(email: OutboundEmail, error: str = "") -> dict[str, Any]:
     shown = {"subject": email.subject, "to": email.to_address, "status": email.status,
              "message_id": email.message_id}
+    if email.reference:
+        shown["reference"] = email.reference
     if error:
         shown["error"] = error[:300]
     return shown
@@ -184,6 +187,66 @@ def email_send(*, actor: Any, data: EmailSendInput | dict[str, Any]) -> Outbound
         body=draft.body, message_id=new_message_id(draft.from_address))
     record_events([events.email_queued(email_id=email.id, contact_id=email.contact_id,
                                        actor_id=actor.id, shown=_status_shown(email))])
+    return email
+
+
+def _sender_context(author: Any | None) -> dict[str, Any]:
+    if author is None:
+        return {}
+    sender = {"first_name": getattr(author, "first_name", ""),
+              "last_name": getattr(author, "last_name", ""),
+              "name": getattr(author, "display_name", "") or "", "email": author.email}
+    return {k: v for k, v in sender.items() if v}
+
+
+@transaction.atomic
+def email_queue_to_address(*, to: str, template_id: int, person: dict[str, Any],
+                           author: Any | None = None, contact_id: int | None = None,
+                           reference: str = "") -> OutboundEmail:
+    """Queue a saved template to an address that need not be a contact's — a sales lead in a
+    nurturing sequence — for the worker to send through the same ledger (never twice).
+
+    ``person`` is the template's ``contact`` (``first_name``, ``name``, ``email``,
+    ``company``…: values left out are missing, so a template's ``default`` applies); ``author``
+    is its ``user`` and the email's author. No permission check: the caller (a system job)
+    decided. With a ``contact_id`` the sent email is logged on that person's timeline as usual;
+    without one, ``reference`` ("lead:42") says whose it is and the ``email.*`` events carry no
+    contact. A template that cannot be rendered for this person is a 422 naming ``subject`` or
+    ``body`` (or ``template_id``, ``to``), and nothing is queued."""
+    try:
+        validate_email(to)
+    except ValidationError:
+        raise ValidationFailed({"to": f"{to!r} is not a valid email address"}) from None
+    template = EmailTemplate.objects.filter(id=template_id, deleted_at__isnull=True).first()
+    if template is None:
+        raise ValidationFailed({"template_id": f"no email template with id {template_id}"})
+    contact = {k: v for k, v in person.items() if v not in ("", None, [])}
+    contact.setdefault("custom", {})
+    business = mail_server().business_name
+    context = {"contact": contact, "user": _sender_context(author),
+               "business": {"name": business} if business else {}}
+    rendered, errors = {}, {}
+    for name in ("subject", "body"):
+        try:
+            rendered[name] = merge.render(getattr(template, name), context)
+        except merge.TemplateProblem as problem:
+            errors[name] = str(problem)
+    if errors:
+        raise ValidationFailed(errors)
+    subject = " ".join(rendered["subject"].split())[:SUBJECT_LIMIT]
+    if not subject or not rendered["body"].strip():
+        raise ValidationFailed({"subject" if not subject else "body":
+                                "is empty once rendered for this person"})
+    if len(rendered["body"]) > BODY_LIMIT:
+        raise ValidationFailed({"body": f"is longer than {BODY_LIMIT} characters once rendered"})
+    from_address = _sender_address()
+    email = OutboundEmail.objects.create(
+        contact_id=contact_id, reference=reference[:100],
+        author_id=author.id if author is not None else None, template_id=template.id,
+        from_address=from_address, to_address=to, subject=subject, body=rendered["body"],
+        message_id=new_message_id(from_address))
+    record_events([events.email_queued(email_id=email.id, contact_id=contact_id,
+                                       actor_id=email.author_id, shown=_status_shown(email))])
     return email
 
 
@@ -317,7 +380,11 @@ def _stamp_sent(email: OutboundEmail) -> bool:
         if not stamped:
             return False
         contact = email.contact
-        if contact is None:  # a transactional email: nobody's timeline to log it on
+        if contact is None:  # to someone who is not a contact (a lead): no conversation
+            email.status = SendStatus.SENT
+            record_events([events.email_sent(email_id=email.id, contact_id=None,
+                                             actor_id=email.author_id,
+                                             shown=_status_shown(email))])
             return True
         interaction = Interaction.objects.create(
             type=InteractionType.EMAIL, direction="outbound", contact_id=contact.id,

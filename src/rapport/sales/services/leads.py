@@ -20,8 +20,14 @@ from rapport.sales import events
 from rapport.sales.inputs import LeadChanges, LeadInput, LeadUpdate
 from rapport.sales.models import Lead, OptIn, WebForm
 from rapport.sales.selectors import can_add_leads, lead_by_contact_point, scoring_rules
-from rapport.sales.services.assignment import Choice, apply_choice, choose_owner
+from rapport.sales.services.assignment import (
+    ASSIGNMENT_FIELDS,
+    Choice,
+    apply_choice,
+    choose_owner,
+)
 from rapport.sales.services.enrichment import enrich
+from rapport.sales.services.first_response import touched_by
 from rapport.sales.services.scoring import CAPTURED, ENRICHED, score, values_of
 
 # What a lead's timeline entry shows of it.
@@ -106,7 +112,7 @@ def _capture(actor: Any, entry: LeadInput, web_form: WebForm | None,
         if lead.owner_id is None and lead.is_open and lead.opt_in != OptIn.PENDING:
             new_events.append(apply_choice(lead, choose_owner(values_of(lead)),
                                            actor_id=actor_id))
-            lead.save(update_fields=["owner", "assigned_by", "assigned_at"])
+            lead.save(update_fields=ASSIGNMENT_FIELDS)
         old, new = diff(before, values_of(lead))
         new_events.insert(0, events.lead_resubmitted(
             lead_id=lead.id, actor_id=actor_id, before=old,
@@ -128,7 +134,7 @@ def _capture(actor: Any, entry: LeadInput, web_form: WebForm | None,
         return Captured(lead=lead, created=True, ignored_fields=ignored)
     choice: Choice = choose_owner(values_of(lead))
     assigned = apply_choice(lead, choice, actor_id=actor_id)
-    lead.save(update_fields=["owner", "assigned_by", "assigned_at"])
+    lead.save(update_fields=ASSIGNMENT_FIELDS)
     record_events([events.lead_captured(
         lead_id=lead.id, actor_id=actor_id,
         shown={**shown(lead), "ignored_fields": ignored, "enriched_by": lead.enriched_by,
@@ -169,6 +175,8 @@ def lead_update(*, actor: Any, lead_id: int, version: int | None,
         new_events.append(apply_choice(lead, Choice(
             owner_id=new["owner_id"], rule=None, rule_text="by hand",
             reason=f"reassigned by {actor.display_name}"), actor_id=actor.id))
+    if "status" in new:
+        touched_by(lead, actor_id=actor.id)
     for name, value in new.items():
         if name != "owner_id":
             setattr(lead, name, value)

@@ -21,7 +21,7 @@ from rapport.core.events import record_events
 from rapport.sales import events
 from rapport.sales.models import Lead, OptIn, WebForm
 from rapport.sales.selectors import lead_by_opt_in_token
-from rapport.sales.services.assignment import apply_choice, choose_owner
+from rapport.sales.services.assignment import ASSIGNMENT_FIELDS, apply_choice, choose_owner
 from rapport.sales.services.leads import _qualify
 from rapport.sales.services.scoring import values_of
 
@@ -66,7 +66,7 @@ def lead_opt_in_confirm(*, token: str) -> tuple[Lead, bool]:
         "form": lead.web_form.name if lead.web_form_id and lead.web_form else ""})]
     if lead.owner_id is None and lead.is_open:
         new_events.append(apply_choice(lead, choose_owner(values_of(lead)), actor_id=None))
-        lead.save(update_fields=["owner", "assigned_by", "assigned_at"])
+        lead.save(update_fields=ASSIGNMENT_FIELDS)
     record_events(new_events)
     log.info("lead %s confirmed its double opt-in", lead.id)
     return lead, True

@@ -12,6 +12,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name='outboundemail',
+            name='reference',
+            field=models.CharField(blank=True, default='', max_length=100),
+        ),
         migrations.AlterField(
             model_name='outboundemail',
             name='contact',
