@@ -378,6 +378,9 @@ def deal_board(request):
     return render(request, "sales/deal_board.html", {
         "board": board, "errors": errors, "params": board.params if board else params,
         "owners": user_list(user=request.user), "territories": selectors.territory_choices(),
+        # how this month's and quarter's goals stand, for the viewer's scope
+        "attainment": selectors.goal_attainment(user=request.user),
+        "can_set_goals": selectors.can_set_goals(request.user),
         "section": "deals"}, status=422 if errors else 200)
 
 

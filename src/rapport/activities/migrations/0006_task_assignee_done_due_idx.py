@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activities', '0004_call_recording'),
+        ('activities', '0005_sequences_outbound_to_address'),
         ('contacts', '0010_company_owner_name_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
