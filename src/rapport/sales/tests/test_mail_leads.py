@@ -102,3 +102,20 @@ def test_automatic_mail_and_mail_sent_by_staff_make_no_lead(
                                message_id="<out@x>"))
     assert sent.status == "stored" and len(sent.created_contact_ids) == 1  # a recipient
     assert not Lead.objects.exists()
+
+
+def test_converting_a_lead_from_mail_uses_the_contact_the_mail_made(
+        owner, rules, sales_b, django_capture_on_commit_callbacks):
+    from rapport.contacts.models import Contact
+    from rapport.sales import services
+
+    result = ingest(django_capture_on_commit_callbacks,
+                    eml(sender="Jane Doe <jane@lumenstudio.example>", body=CATERING,
+                        message_id="<conv@lumen>"))
+    [made] = result.created_contact_ids
+    lead = Lead.objects.get()
+    converted = services.lead_convert(actor=owner, lead_id=lead.id, data={"amount": "900"})
+    assert converted.contact_id == made
+    assert Contact.objects.filter(primary_email="jane@lumenstudio.example").count() == 1
+    lead.refresh_from_db()
+    assert (lead.status, lead.converted_contact_id) == ("converted", made)

@@ -64,7 +64,8 @@ def link_in(message) -> str:
     return re.search(r"http://testserver(/f/confirm/[\w-]+/)", message.get_content()).group(1)
 
 
-def test_a_double_opt_in_form_keeps_the_lead_pending_and_mails_a_link(form, smtp_server):
+def test_a_double_opt_in_form_keeps_the_lead_pending_and_mails_a_link(form, smtp_server, owner,
+                                                                       web_as):
     answer = submit(form, message="Bread for 40 on Friday?")
     assert answer.status_code == 302
     thanks = public().get(answer["Location"])
@@ -73,6 +74,8 @@ def test_a_double_opt_in_form_keeps_the_lead_pending_and_mails_a_link(form, smtp
     assert (lead.opt_in, lead.owner_id, lead.assigned_by) == ("pending", None, "")
     assert len(lead.opt_in_token) >= 32 and lead.opt_in_confirmed_at is None
     assert not AssignmentLog.objects.exists()
+    page = web_as(owner).get(f"/leads/{lead.id}/")
+    assert b"waiting for confirmation" in page.content
     assert lead.score == 50  # scored at once (SE +30, work email +20), assigned later
     queued = OutboundEmail.objects.get()
     assert (queued.contact_id, queued.to_address, queued.status) == (
@@ -176,3 +179,15 @@ def test_the_settings_checkbox_makes_a_double_opt_in_form(owner, web_as):
         "name": "Phone only", "fields": ["phone"], "required": ["phone"],
         "source": "web form", "double_opt_in": "1"})
     assert refused.status_code == 422 and b"needs the email field" in refused.content
+
+
+def test_the_confirmation_email_is_nobodys_conversation_in_the_emails_api(form, owner, api_as):
+    from rapport.core.errors import NotFound
+
+    submit(form)
+    queued = OutboundEmail.objects.get()
+    client = api_as(owner)
+    assert client.get("/emails").json()["items"] == []
+    assert client.get(f"/emails/{queued.id}").status_code == 404
+    with pytest.raises(NotFound):
+        activities.email_requeue(actor=owner, email_id=queued.id)
