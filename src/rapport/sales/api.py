@@ -385,3 +385,9 @@ def update_assignment_rule(request: HttpRequest, rule_id: int,
 def delete_assignment_rule(request: HttpRequest, rule_id: int):
     services.assignment_rule_delete(actor=request.user, rule_id=rule_id)
     return Status(204, None)
+
+
+@router.post("/assignment-rules/{int:rule_id}/move", response={200: AssignmentRuleOut, **ERRORS})
+def move_assignment_rule(request: HttpRequest, rule_id: int, payload: MoveIn):
+    services.assignment_rule_move(actor=request.user, rule_id=rule_id, position=payload.position)
+    return selectors.assignment_rule_get(rule_id=rule_id)

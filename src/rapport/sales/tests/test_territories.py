@@ -487,3 +487,41 @@ def test_a_web_form_can_ask_what_the_lead_is_interested_in(owner, sales_a, sales
     assert answer.status_code == 302
     lead = Lead.objects.get(email="eva@cafe.se")
     assert (lead.product_interest, lead.owner_id) == ("Ovens", sales_b.id)
+
+
+def test_a_territory_an_assignment_rule_uses_cannot_be_removed(owner, nordics, api_as, web_as):
+    first, _, _ = nordics
+    rule = services.assignment_rule_create(actor=owner, data={
+        "name": "Nordics desk", "method": "round_robin", "territory_id": first.id})
+    answer = api_as(owner).delete(f"/territories/{first.id}")
+    assert answer.status_code == 422
+    assert answer.json()["errors"]["territory"] == [
+        "Nordics is used by the assignment rule Nordics desk; remove or change it first"]
+    page = web_as(owner).post(f"/settings/territories/{first.id}/delete/", follow=True)
+    assert "remove or change it first" in page.content.decode()
+    assert Territory.objects.filter(id=first.id).exists()
+    services.assignment_rule_delete(actor=owner, rule_id=rule.id)
+    assert api_as(owner).delete(f"/territories/{first.id}").status_code == 204
+
+
+def test_assignment_rules_move_to_a_position_through_the_api(owner, sales_a, sales_b, api_as):
+    api = api_as(owner)
+    ids = [api.post("/assignment-rules", {"name": name, "method": "user",
+                                          "user_id": sales_a.id}).json()["id"]
+           for name in ("A", "B", "C")]
+    moved = api.post(f"/assignment-rules/{ids[2]}/move", {"position": 1})
+    assert moved.status_code == 200 and moved.json()["position"] == 1
+    assert [r["name"] for r in api.get("/assignment-rules").json()["items"]] == ["C", "A", "B"]
+    assert api.post(f"/assignment-rules/{ids[2]}/move", {"position": 0}).status_code == 422
+
+
+def test_a_deals_territory_from_a_lead_the_actor_cannot_see_is_refused(owner, nordics,
+                                                                       sales_a, sales_b):
+    services.assignment_rule_create(actor=owner, data={
+        "name": "Sam", "method": "user", "user_id": sales_a.id})
+    lead = _capture("anna@cafe.se", country="SE")
+    assert lead.owner_id == sales_a.id
+    with pytest.raises(ValidationFailed) as bad:
+        services.territory_for_deal(actor=sales_b, lead_id=lead.id)
+    assert set(bad.value.errors) == {"lead_id"}
+    assert services.territory_for_deal(actor=sales_a, lead_id=lead.id) == nordics[0]
