@@ -18,10 +18,18 @@ from rapport.sales.models import (
     AssignmentMethod,
     AssignmentRule,
     Deal,
+    DealLine,
+    GoalPeriod,
+    Grade,
     Lead,
     LeadStatus,
     Operator,
+    Pipeline,
     ScoringField,
+    Sequence,
+    SequenceStep,
+    Stage,
+    StepKind,
     Territory,
     WebForm,
 )
@@ -153,6 +161,18 @@ class ConvertInput(Input):
         None, description="the lead's version you last read; a stale one gets 409")
 
 
+class DealLineInput(Input):
+    """A product from the catalogue (its price unless ``unit_price`` is given), or a free-text
+    line with a ``description`` and a ``unit_price``."""
+
+    product_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    description: _text(DealLine, "description") = ""  # type: ignore[valid-type]
+    quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)] = Decimal("1")
+    unit_price: Annotated[Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+                          | None, BeforeValidator(_blank_is_none)] = Field(
+        None, description="required for a line without a product")
+
+
 class DealInput(Input):
     name: _text(Deal, "name", required=True)  # type: ignore[valid-type]
     amount: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] = Decimal("0")
@@ -164,6 +184,10 @@ class DealInput(Input):
     company_id: RecordId | None = None
     owner_id: RecordId | None = Field(None, description="defaults to you")
     lead_id: RecordId | None = None
+    territory_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    next_step: _text(Deal, "next_step") = ""  # type: ignore[valid-type]
+    lines: Annotated[list[DealLineInput], Field(max_length=200)] = Field(
+        [], description="products from the catalogue; when given, the amount is their total")
 
 
 class ScoringRuleInput(Input):
@@ -262,6 +286,16 @@ class WebFormInput(Input):
     required: FormFields = []
     source: _text(WebForm, "source") = "web form"  # type: ignore[valid-type]
     redirect_url: Annotated[str, Text.of(WebForm, "redirect_url"), AfterValidator(_redirect)] = ""
+    # Mail each new person a link to confirm; their lead is assigned once they click it.
+    double_opt_in: bool = False
+
+    @field_validator("double_opt_in")
+    @classmethod
+    def _opt_in_needs_email(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and "email" not in (info.data.get("required") or []):
+            raise ValueError("needs the email field on the form and required: the link is "
+                             "mailed there")
+        return value
 
     @field_validator("required")
     @classmethod
@@ -272,8 +306,164 @@ class WebFormInput(Input):
         return value
 
 
-__all__ = ["AssignmentRuleInput", "ConvertInput", "DealInput", "FORM_FIELDS", "LeadChanges",
-           "LeadInput", "LeadUpdate", "ScoringRuleInput", "UTM_FIELDS", "WebFormInput"]
+__all__ = ["AssignmentRuleInput", "ConvertInput", "DealInput", "EnrolInput", "FORM_FIELDS",
+           "LeadChanges", "LeadInput", "LeadUpdate", "ScoringRuleInput", "SequenceChanges",
+           "SequenceInput", "SequenceStepInput", "UTM_FIELDS", "WebFormInput"]
+
+
+# --- sequences (nurturing) ---------------------------------------------------------------------
+
+MAX_STEPS = 50
+
+
+class SequenceStepInput(Input):
+    """One step: an email (a saved template) or a task (its title), ``wait_days`` after the
+    step before it (after enrolment, for the first)."""
+
+    kind: StepKind
+    wait_days: Annotated[int, Field(ge=0, le=365)] = 0
+    template_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = Field(
+        None, validate_default=True, description="the email template (email steps)")
+    task_title: _text(SequenceStep, "task_title") = Field(  # type: ignore[valid-type]
+        "", validate_default=True, description="the task's title (task steps)")
+
+    @field_validator("template_id")
+    @classmethod
+    def _template_for_email(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if info.data.get("kind") == StepKind.EMAIL and value is None:
+            raise ValueError("is required for an email step: the template to send")
+        return value if info.data.get("kind") == StepKind.EMAIL else None
+
+    @field_validator("task_title")
+    @classmethod
+    def _title_for_task(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") == StepKind.TASK and not value:
+            raise ValueError("is required for a task step: what the owner is to do")
+        return value if info.data.get("kind") == StepKind.TASK else ""
+
+
+def _grades(value: Any) -> Any:
+    """Grades as a list or as text: "A, B" or "AB"."""
+    if isinstance(value, str):
+        value = [ch for ch in value.upper() if ch.isalnum()]
+    return value
+
+
+class SequenceInput(Input):
+    name: _text(Sequence, "name", required=True)  # type: ignore[valid-type]
+    active: bool = True
+    stop_on_reply: bool = True
+    stop_on_meeting: bool = True
+    stop_on_convert: bool = True
+    auto_enrol: bool = Field(False, description="enrol each new lead that matches the "
+                                                "auto_ conditions (none: every new lead)")
+    auto_source: _text(Sequence, "auto_source") = ""  # type: ignore[valid-type]
+    auto_web_form_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    auto_grades: Annotated[list[Grade], BeforeValidator(_grades), Field(max_length=4),
+                           AfterValidator(lambda v: sorted(set(v)))] = []
+    steps: Annotated[list[SequenceStepInput], Field(min_length=1, max_length=MAX_STEPS)]
+
+
+if TYPE_CHECKING:
+    SequenceChanges = SequenceInput
+else:
+    SequenceChanges = partial(SequenceInput, "SequenceChanges")
+
+
+class EnrolInput(Input):
+    sequence_id: RecordId
+
+
+# --- capture: CSV import of leads -----------------------------------------------------------------
+
+class LeadsImportOptions(Input):
+    """The leads import's own option: the source of rows without a ``source`` cell."""
+
+    default_source: _text(Lead, "source", required=True) = Field(  # type: ignore[valid-type]
+        "import", title="Source for rows without one")
+
+
+__all__ += ["LeadsImportOptions"]
+
+
+# --- pipeline: pipelines, stages, deal changes, lines and moves (issue 10, pipeline) -------------
+
+STAGE_KINDS = ("open", "won", "lost")
+
+
+class StageInput(Input):
+    """A stage of a pipeline: ``open`` stages are the columns deals work through; a pipeline has
+    exactly one ``won`` and one ``lost`` stage. A won stage is 100 % likely, a lost one 0 %."""
+
+    name: _text(Stage, "name", required=True)  # type: ignore[valid-type]
+    probability: Annotated[Annotated[int, Field(ge=0, le=100)] | None,
+                           BeforeValidator(_blank_is_none)] = Field(
+        None, description="percent; won 100, lost 0, required for an open stage")
+    kind: Literal["open", "won", "lost"] = "open"
+    position: Annotated[Annotated[int, Field(ge=1, le=1000)] | None,
+                        BeforeValidator(_blank_is_none)] = Field(
+        None, description="1 = first column; omitted: before the won and lost stages")
+
+
+class PipelineInput(Input):
+    name: _text(Pipeline, "name", required=True)  # type: ignore[valid-type]
+    is_default: bool = False
+    stages: Annotated[list[StageInput] | None, Field(max_length=30)] = Field(
+        None, description="omitted: New, Qualified, Proposal, Negotiation, Won, Lost")
+
+
+class PipelineUpdate(Input):
+    name: _text(Pipeline, "name", required=True)  # type: ignore[valid-type]
+    is_default: bool = False
+
+
+if TYPE_CHECKING:
+    PipelineChanges = PipelineUpdate
+    StageChanges = StageInput
+else:
+    PipelineChanges = partial(PipelineUpdate, "PipelineChanges")
+    StageChanges = partial(StageInput, "StageChanges")
+
+
+class DealLinesInput(Input):
+    """The deal's lines as a whole (replacing the ones it had); an empty list removes them and
+    the deal's amount is typed by hand again."""
+
+    lines: Annotated[list[DealLineInput], Field(max_length=200)]
+    version: int = Field(..., ge=1, description="the deal's version you last read")
+
+
+class DealUpdate(Input):
+    """What a person changes on a deal's page (or ``PATCH``); the stage changes by a move."""
+
+    name: _text(Deal, "name", required=True)  # type: ignore[valid-type]
+    amount: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] = Decimal("0")
+    currency: Annotated[str, Text(3, min_length=3), AfterValidator(lambda v: v.upper())] = "USD"
+    expected_close: Annotated[dt.date | None, BeforeValidator(_blank_is_none)] = None
+    owner_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    contact_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    company_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    territory_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    next_step: _text(Deal, "next_step") = ""  # type: ignore[valid-type]
+
+
+if TYPE_CHECKING:
+    DealChanges = DealUpdate
+else:
+    DealChanges = with_version(partial(DealUpdate, "DealChangesBase"), "DealChanges")
+
+
+class DealMoveInput(Input):
+    stage_id: RecordId
+    version: int = Field(..., ge=1, description="the deal's version you last read; stale: 409")
+    lost_reason: _text(Deal, "lost_reason") = Field(  # type: ignore[valid-type]
+        "", description="required when the stage is the lost one")
+
+
+__all__ += [  # pipeline
+           "DealChanges", "DealLineInput", "DealLinesInput", "DealMoveInput", "DealUpdate",
+           "PipelineChanges", "PipelineInput", "PipelineUpdate", "STAGE_KINDS", "StageChanges",
+           "StageInput"]
 
 
 # --- territories (territory branch) ------------------------------------------------------------
@@ -317,3 +507,61 @@ class LeadContactInput(Input):
 
 
 __all__ += ["LeadContactInput"]
+
+
+# --- goals (forecast) --------------------------------------------------------------------------
+
+QUARTER_MONTHS = (1, 4, 7, 10)
+GOAL_TARGETS = ("user_id", "team_id", "territory_id")
+GoalAmount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2),
+                       AfterValidator(lambda v: v.quantize(Decimal("0.01")))]
+
+
+class GoalInput(Input):
+    """A revenue goal: a month or quarter, from its first day, for a rep, a team, a territory
+    or (none of them) the whole business."""
+
+    period: GoalPeriod
+    starts_on: dt.date = Field(description="the first day of the month or quarter")
+    amount: GoalAmount
+    currency: Annotated[str, Text(3, min_length=3),
+                        AfterValidator(lambda v: v.upper())] = "USD"
+    user_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    team_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    territory_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = Field(
+        None, validate_default=True)
+
+    @field_validator("starts_on")
+    @classmethod
+    def _first_day(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        return goal_start_checked(info.data.get("period"), value)
+
+    @field_validator("territory_id")
+    @classmethod
+    def _one_target(cls, value: int | None, info: ValidationInfo) -> int | None:
+        given = [name for name in GOAL_TARGETS[:2] if info.data.get(name) is not None]
+        if value is not None:
+            given.append("territory_id")
+        if len(given) > 1:
+            raise ValueError(f"a goal is for one of a rep, a team or a territory; got "
+                             f"{' and '.join(given)}")
+        return value
+
+
+def goal_start_checked(period: Any, value: dt.date) -> dt.date:
+    """``value`` if it is the first day of its month (or of its quarter), else ValueError."""
+    if value.day != 1:
+        raise ValueError("must be the first day of a month")
+    if period == GoalPeriod.QUARTER and value.month not in QUARTER_MONTHS:
+        raise ValueError("must be the first day of a quarter (1 January, April, July or "
+                         "October)")
+    return value
+
+
+class GoalUpdate(Input):
+    """What may change on a goal: its amount and currency (a different period or target is
+    another goal)."""
+
+    amount: GoalAmount | None = None
+    currency: Annotated[str, Text(3, min_length=3),
+                        AfterValidator(lambda v: v.upper())] | None = None
