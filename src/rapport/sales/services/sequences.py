@@ -133,7 +133,9 @@ def sequence_update(*, actor: Any, sequence_id: int,
     sequence = _locked(sequence_id)
     before = sequence_snapshot(sequence)
     given = parse(SequenceChanges, changes).model_dump(exclude_unset=True)
-    merged = {**before, **{k: v for k, v in given.items() if v is not None}}
+    # None leaves a field as it is, except the web form, where it means "any form".
+    merged = {**before, **{k: v for k, v in given.items()
+                           if v is not None or k == "auto_web_form_id"}}
     entry = parse(SequenceInput, merged)
     _check_links(actor, entry)
     _apply(sequence, entry)
