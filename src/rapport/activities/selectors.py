@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from rapport.activities.dates import FollowUp, business_zone, find_follow_up
+from rapport.activities.mail.signature import parse_signature, without_quotes
 from rapport.activities.models import (
     INTERACTION_TYPES,
     SEND_STATUSES,
@@ -606,3 +607,26 @@ def merge_context(*, user: Any, contact_id: int) -> dict[str, Any]:
     business = mail_server().business_name
     context["business"] = {"name": business} if business else {}
     return context
+
+
+# --- mail from new senders, for the apps that follow it up (sales: leads) ------------------------
+
+def captured_mail_facts(*, interaction_ids: list[int]) -> list[dict[str, Any]]:
+    """For captured inbound email interactions (by id): the sender's address and name, the
+    message's new text (quoted replies left out) and what its signature says (website,
+    company, job title). For an app's event subscriber (no user: the system reads what it
+    just stored); interactions that are not captured inbound mail are left out."""
+    facts = []
+    for interaction in (Interaction.objects.filter(
+            id__in=interaction_ids, type=InteractionType.EMAIL, direction="inbound",
+            mail__isnull=False, deleted_at__isnull=True)
+            .select_related("contact").order_by("id")):
+        name = " ".join(part for part in (interaction.contact.first_name,
+                                          interaction.contact.last_name) if part)
+        sign = parse_signature(interaction.body, sender_name=name)
+        facts.append({"interaction_id": interaction.id, "contact_id": interaction.contact_id,
+                      "from_address": interaction.from_address, "name": name,
+                      "subject": interaction.subject, "text": without_quotes(interaction.body),
+                      "website": sign.website, "company": sign.company,
+                      "job_title": sign.job_title})
+    return facts

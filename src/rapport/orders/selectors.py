@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, TruncMonth
+from django.utils import timezone
 
 from rapport.contacts.selectors import contact_get
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -233,3 +234,20 @@ def purchase_summary(*, user, contact_id: int | None = None, contact=None,
         orders.order_by("-ordered_at", "-id").prefetch_related("lines__product")[:recent]
     )
     return summary
+
+
+# --- revenue by month (for the sales forecast) -------------------------------------------------
+
+def monthly_revenue(*, user, since: dt.date, until: dt.date) -> dict[dt.date, Decimal]:
+    """Order revenue per calendar month (its first day) from ``since`` up to, not including,
+    ``until``, of the orders ``user`` may see; months without orders are left out."""
+    start = timezone.make_aware(dt.datetime.combine(since, dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(until, dt.time.min))
+    rows = (visible_orders(user).filter(ordered_at__gte=start, ordered_at__lt=end)
+            .annotate(month=TruncMonth("ordered_at")).order_by()
+            .values("month").annotate(revenue=Sum("total")).values_list("month", "revenue"))
+    out: dict[dt.date, Decimal] = {}
+    for month, revenue in rows:
+        day = month.date() if isinstance(month, dt.datetime) else month
+        out[day] = out.get(day, Decimal("0")) + (revenue or Decimal("0"))
+    return out

@@ -3,6 +3,7 @@ search, timeline entries, the sales settings pages and the permissions."""
 
 import datetime as dt
 
+from rapport.activities.events import INTERACTION_LOGGED
 from rapport.core.permissions import Resource, grant
 from rapport.core.registry import (
     NavEntry,
@@ -12,8 +13,9 @@ from rapport.core.registry import (
     Subscriber,
     register,
 )
-from rapport.sales import events, search, services, tasks, urls
+from rapport.sales import events, imports, search, services, tasks, urls
 from rapport.sales.api import router
+from rapport.sales.services import mail_leads
 
 # --- sequences (nurturing): the worker, the subscribers that stop and start enrollments ---
 SEQUENCE_SUBSCRIBERS = [
@@ -37,9 +39,10 @@ APP = register(RapportApp(
     api_router=router,
     urlpatterns=urls.urlpatterns,
     # Shown to everyone: each list holds only what its reader may see.
-    nav=[NavEntry("Leads", "lead_list", "leads", order=12),
-         NavEntry("Deals", "deal_list", "deals", order=14),
-         NavEntry("Sequences", "sequence_list", "sequences", order=16,
+    nav=[NavEntry("Leads", "lead_list", "leads", order=26, group="Sales"),
+         NavEntry("Deals", "deal_board", "deals", order=27, group="Sales"),
+         NavEntry("Forecast", "forecast", "forecast", order=28, group="Sales"),
+         NavEntry("Sequences", "sequence_list", "sequences", order=29, group="Sales",
                   permission="sequences.view")],
     settings=[
         SettingsEntry("Web forms", "web_form_settings",
@@ -51,9 +54,19 @@ APP = register(RapportApp(
         SettingsEntry("Lead assignment", "assignment_settings",
                       "who gets which leads: territories, round robin, caps, out of office",
                       order=42, permission="settings.change"),
+        # territory branch
+        SettingsEntry("Territories", "territory_settings",
+                      "patches of the market: rules, members, manager, and which wins where "
+                      "two overlap", order=43, permission="settings.change"),
     ],
+    # territory branch: leads nobody answered in time go to the next rep.
     search=[search.leads],
     event_kinds=events.KINDS,
+    # capture: a CSV of leads through dataio's import pipeline
+    import_adapters=[imports.LEADS],
+    # capture: mail from a new sender becomes a lead; more mail updates it
+    subscribers=[Subscriber((INTERACTION_LOGGED.name,), mail_leads.leads_from_mail),
+                 *SEQUENCE_SUBSCRIBERS],
     resources=[
         Resource("leads", "Leads", {
             "view": grant(owner="all", manager="team", sales="own", marketing="all"),
@@ -68,9 +81,21 @@ APP = register(RapportApp(
         Resource("deals", "Deals", {
             "view": grant(owner="all", manager="team", sales="team", marketing="all"),
             "change": grant(owner="all", manager="team", sales="own"),
-        }, description="opportunities in the pipeline, counted from their owner"),
+            "delete": grant(owner="all", manager="team"),
+        }, description="opportunities in the pipeline, counted from their owner: a rep sees "
+                       "the team's deals and changes and moves their own; delete = into the "
+                       "bin"),
         *SEQUENCE_RESOURCES,
+        Resource("goals", "Revenue goals", {
+            "view": grant(owner="all", manager="team", sales="team", marketing="all"),
+            "change": grant(owner="all", manager="team"),
+        }, description="monthly and quarterly revenue goals of a rep, a team, a territory or "
+                       "the business: a rep's goal is theirs, a team's goal is seen by its "
+                       "members; a territory's or the business's needs the all scope"),
     ],
-    subscribers=[*SEQUENCE_SUBSCRIBERS],
-    periodic=[*SEQUENCE_PERIODIC],
+    periodic=[*SEQUENCE_PERIODIC,
+              # leads nobody answered in time go to the next rep
+              PeriodicJob(tasks.first_response_sweep, dt.timedelta(minutes=1)),
+              # the revenue forecast from orders, refitted four times a day
+              PeriodicJob(tasks.refresh_revenue_forecast, dt.timedelta(hours=6))],
 ))

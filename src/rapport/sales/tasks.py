@@ -8,7 +8,8 @@ from typing import Any
 
 from django.tasks import task
 
-from rapport.sales import services
+from rapport.accounts.selectors import first_user_with
+from rapport.sales import selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -27,3 +28,22 @@ def run_sequences_soon(rows: Sequence[Any]) -> None:
     except Exception:  # noqa: BLE001 - the periodic sweep is the fallback
         logger.warning("could not enqueue the sequence sweep; the scheduler's will run it",
                        exc_info=True)
+
+
+
+@task
+def first_response_sweep() -> int:
+    """Hand on the leads nobody answered in time and tell their managers (see
+    services.first_response); returns how many were handed on."""
+    return services.first_response_sweep()
+
+
+@task
+def refresh_revenue_forecast() -> str:
+    """Fit the business's revenue forecast for today (orders seen by the owner role), so the
+    Forecast page reads it from the cache instead of fitting it while someone waits."""
+    owner = first_user_with(permission="orders.view", scope="all")
+    if owner is None:
+        return "no user sees every order; nothing to fit"
+    result = selectors.revenue_forecast(user=owner, refresh=True)
+    return "fitted" if result.ok else result.message

@@ -39,6 +39,7 @@ from rapport.activities.services.outbound import (
     email_render,
     email_requeue,
     email_send,
+    email_send_transactional,
     mailer,
     outbound_send,
     recover_expired_claims,
@@ -62,7 +63,7 @@ from rapport.activities.services.tasks import (
 __all__ = [
     "analyse", "call_transcribe", "call_upload",
     "Draft", "email_queue_to_address", "email_render", "email_requeue", "email_send",
-    "email_template_create",
+    "email_send_transactional", "email_template_create",
     "email_template_delete", "email_template_update", "outgoing_mail_update", "mailer",
     "outbound_send", "recover_expired_claims", "send_pending_emails",
     "Ingested", "IssuedFeed", "mail_actor", "mail_ingest", "mail_ingest_many",

@@ -45,7 +45,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from rapport.activities import events, merge
-from rapport.activities.inputs import EmailSendInput
+from rapport.activities.inputs import EmailSendInput, TransactionalEmailInput
 from rapport.activities.models import (
     EmailTemplate,
     Interaction,
@@ -247,6 +247,30 @@ def email_queue_to_address(*, to: str, template_id: int, person: dict[str, Any],
         message_id=new_message_id(from_address))
     record_events([events.email_queued(email_id=email.id, contact_id=contact_id,
                                        actor_id=email.author_id, shown=_status_shown(email))])
+    return email
+
+
+@transaction.atomic
+def email_send_transactional(*, data: TransactionalEmailInput | dict[str, Any]) -> OutboundEmail:
+    """Queue a system email to an address that is nobody's contact yet (a web form's
+    confirmation link). No person sends it and it is logged on no timeline; otherwise it is an
+    email like any other: one ledger row with its Message-ID, sent by the worker at most once
+    (``uncertain`` rather than twice). The caller's transaction decides whether it exists."""
+    entry = parse(TransactionalEmailInput, data)
+    try:
+        validate_email(entry.to)
+    except ValidationError:
+        raise ValidationFailed({"to": "is not a valid email address"}) from None
+    subject = " ".join(entry.subject.split())  # one line: no header injection
+    if not subject:
+        raise ValidationFailed({"subject": "is required"})
+    sender = _sender_address()
+    email = OutboundEmail.objects.create(
+        contact_id=None, author_id=None, template_id=None, from_address=sender,
+        to_address=entry.to, subject=subject[:SUBJECT_LIMIT], body=entry.body,
+        message_id=new_message_id(sender))
+    record_events([events.email_queued(email_id=email.id, contact_id=None, actor_id=None,
+                                       shown=_status_shown(email))])
     return email
 
 

@@ -19,9 +19,10 @@ from rapport.core.inputs import parse
 from rapport.core.permissions import get_for
 from rapport.sales import events
 from rapport.sales.inputs import ConvertInput
-from rapport.sales.models import Lead, LeadStatus
+from rapport.sales.models import Deal, Lead, LeadStatus
 from rapport.sales.selectors import can_convert
 from rapport.sales.services.deals import deal_create
+from rapport.sales.services.territories import territory_of_lead
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,10 @@ def lead_convert(*, actor: Any, lead_id: int,
             "contact_id": contact.id, "company_id": company_id, "owner_id": owner_id,
             "lead_id": lead.id})
         deal_id = deal.id
+        # The deal works the territory the lead's facts fall in (the first by position).
+        territory = territory_of_lead(lead)
+        if territory is not None:
+            Deal.objects.filter(id=deal.id).update(territory=territory)
     lead.status = LeadStatus.CONVERTED
     lead.converted_at = timezone.now()
     lead.converted_contact_id, lead.converted_company_id = contact.id, company_id
