@@ -600,9 +600,6 @@ def forecast(*, user: Any, period: str = "month", months: int = FORECAST_MONTHS,
     if not 1 <= months <= 24:
         raise ValidationFailed({"months": "must be between 1 and 24"})
     today = today or timezone.localdate()
-    counts = _currency_counts(user)
-    currencies = [c for c, _ in counts]
-    currency = (currency or (currencies[0] if currencies else "USD")).upper()[:3]
     first = month_start(today)
     window_end = add_months(first, months)
     p_start, p_end = period_bounds(period, today)
@@ -611,15 +608,23 @@ def forecast(*, user: Any, period: str = "month", months: int = FORECAST_MONTHS,
     # those without a date in a row of their own), grouped once by month, owner and territory.
     horizon = max(window_end, p_end)
     spans = _months_between(first, horizon)
-    open_rows = (
-        _open(user, currency)
+    # One pass over the open deals of every currency: the currency shown is the one most of
+    # them use (unless asked for), the others are counted aside.
+    all_open = list(
+        visible_deals(user).filter(stage__is_won=False, stage__is_lost=False)
         .filter(Q(expected_close__lt=horizon) | Q(expected_close__isnull=True))
         .annotate(bucket=_month_bucket("expected_close", first, spans, dated=False))
-        .order_by().values("bucket", "owner_id", "territory_id")
+        .order_by().values("currency", "bucket", "owner_id", "territory_id")
         .annotate(weighted=Sum(Cast(F("amount"), FloatField()) * _probability()),
                   committed=Sum(Cast(F("amount"), FloatField()),
                                 filter=Q(stage__probability__gte=COMMIT_PROBABILITY)),
                   total=Sum(Cast(F("amount"), FloatField())), n=Count("id")))
+    counts: dict[str, int] = {}
+    for open_row in all_open:
+        counts[open_row["currency"]] = counts.get(open_row["currency"], 0) + open_row["n"]
+    currencies = sorted(counts, key=lambda c: (-counts[c], c))
+    currency = (currency or (currencies[0] if currencies else "USD")).upper()[:3]
+    open_rows = [row for row in all_open if row["currency"] == currency]
     won_from = min(first, p_start)
     won_rows = (
         _won(user, currency, won_from, horizon)
@@ -700,7 +705,7 @@ def forecast(*, user: Any, period: str = "month", months: int = FORECAST_MONTHS,
     for key, figures in territories.items():
         figures.label = territory_names.get(key, "") if key is not None else "no territory"
 
-    others = {c: n for c, n in counts if c != currency and n}
+    others = {c: n for c, n in counts.items() if c != currency}
     trends, compared_with = territory_trends(user=user, period=period, currency=currency,
                                              today=today, names=territory_names)
 
@@ -725,27 +730,25 @@ def territory_trends(*, user: Any, period: str, currency: str, today: dt.date,
     before_end = min(before + dt.timedelta(days=days), start)
     now_q = Q(closed_at__gte=_aware(start), closed_at__lt=_aware(today + dt.timedelta(days=1)))
     then_q = Q(closed_at__gte=_aware(before), closed_at__lt=_aware(before_end))
-    deals = visible_deals(user).filter(currency=currency, territory__isnull=False).order_by()
-    won = (deals.filter(stage__is_won=True).filter(now_q | then_q).values("territory_id")
-           .annotate(now=Sum(Cast(F("amount"), FloatField()), filter=now_q),
-                     then=Sum(Cast(F("amount"), FloatField()), filter=then_q)))
     opened_now = Q(created_at__gte=_aware(start),
                    created_at__lt=_aware(today + dt.timedelta(days=1)))
     opened_then = Q(created_at__gte=_aware(before), created_at__lt=_aware(before_end))
+    won_q = Q(stage__is_won=True)
     chance = Case(When(stage__is_won=True, then=Value(1.0)),
                   When(stage__is_lost=True, then=Value(0.0)), default=_probability(),
                   output_field=FloatField())
-    weighted = Cast(F("amount"), FloatField()) * chance
-    opened = (deals.filter(opened_now | opened_then).values("territory_id")
-              .annotate(now=Sum(weighted, filter=opened_now),
-                        then=Sum(weighted, filter=opened_then)))
-    found: dict[int, list[float]] = {}
-    for row in won:
-        found.setdefault(row["territory_id"], [0.0] * 4)[0:2] = [row["now"] or 0.0,
-                                                                 row["then"] or 0.0]
-    for row in opened:
-        found.setdefault(row["territory_id"], [0.0] * 4)[2:4] = [row["now"] or 0.0,
-                                                                 row["then"] or 0.0]
+    amount = Cast(F("amount"), FloatField())
+    rows = (visible_deals(user).filter(currency=currency, territory__isnull=False)
+            .filter((won_q & (now_q | then_q)) | opened_now | opened_then)
+            .order_by().values("territory_id")
+            .annotate(won_now=Sum(amount, filter=won_q & now_q),
+                      won_then=Sum(amount, filter=won_q & then_q),
+                      opened_now=Sum(amount * chance, filter=opened_now),
+                      opened_then=Sum(amount * chance, filter=opened_then)))
+    found: dict[int, list[float]] = {
+        row["territory_id"]: [row["won_now"] or 0.0, row["won_then"] or 0.0,
+                              row["opened_now"] or 0.0, row["opened_then"] or 0.0]
+        for row in rows}
     missing = [k for k in found if k not in (names or {})]
     names = {**(names or {}), **dict(Territory.objects.filter(id__in=missing)
                                      .values_list("id", "name"))}
