@@ -523,6 +523,7 @@ class Forecast:
     territories: list[Figures]
     trends: list[TerritoryTrend]
     compared_with: str
+    attainment: list[Attainment] = field(default_factory=list)
     commit_probability: int = COMMIT_PROBABILITY
 
 
@@ -566,10 +567,13 @@ def scope_of_goals(user: Any) -> tuple[Q, str]:
     return Q(user_id=user.id), "you"
 
 
-def _goal_amounts(user: Any, currency: str, period: str, starts: list[dt.date],
-                  extra: Q | None = None) -> list[Goal]:
-    goals = visible_goals(user).filter(period=period, starts_on__in=starts, currency=currency)
-    return list(goals.filter(extra) if extra is not None else goals)
+def _is_scope_goal(goal: Goal, user: Any, whose: str) -> bool:
+    """The Python twin of ``scope_of_goals``' filter, for goals already loaded."""
+    if whose == "the business":
+        return goal.user_id is None and goal.team_id is None and goal.territory_id is None
+    if whose == "your team":
+        return goal.team_id == user.team_id
+    return goal.user_id == user.id
 
 
 def _months_between(start: dt.date, end: dt.date) -> int:
@@ -625,7 +629,8 @@ def forecast(*, user: Any, period: str = "month", months: int = FORECAST_MONTHS,
     currencies = sorted(counts, key=lambda c: (-counts[c], c))
     currency = (currency or (currencies[0] if currencies else "USD")).upper()[:3]
     open_rows = [row for row in all_open if row["currency"] == currency]
-    won_from = min(first, p_start)
+    q_start = quarter_start(today)
+    won_from = q_start  # this quarter's won deals give the attainment box its figures
     won_rows = (
         _won(user, currency, won_from, horizon)
         .annotate(bucket=_month_bucket("closed_at", won_from,
@@ -659,23 +664,33 @@ def forecast(*, user: Any, period: str = "month", months: int = FORECAST_MONTHS,
         if month < p_end:  # in this period (overdue deals included)
             for target in rows_for(open_row["owner_id"], open_row["territory_id"]):
                 target.add(part)
+    won_in: dict[dt.date, float] = {}
+    mine_in: dict[dt.date, float] = {}
     for won_row in won_rows:
         month = add_months(won_from, won_row["bucket"])
         part = Figures(won=won_row["won"] or 0.0)
+        won_in[month] = won_in.get(month, 0.0) + part.won
+        if won_row["owner_id"] == user.id:
+            mine_in[month] = mine_in.get(month, 0.0) + part.won
         if month in by_month:
             by_month[month].add(part)
         if p_start <= month < p_end:
             for target in rows_for(won_row["owner_id"], won_row["territory_id"]):
                 target.add(part)
 
-    # Goals: the viewer's scope per month and for this period; per rep, team and territory
-    # for this period.
-    scope_q, scope_label = scope_of_goals(user)
-    for goal in _goal_amounts(user, currency, "month", list(by_month), scope_q):
-        by_month[goal.starts_on].goal = float(goal.amount)
-    scope_goal = _goal_amounts(user, currency, period, [p_start], scope_q)
+    # Goals, in one query: the viewer's scope per month and for this period (and quarter);
+    # per rep, team and territory for this period.
+    _, scope_label = scope_of_goals(user)
+    goals = list(visible_goals(user).filter(currency=currency).filter(
+        Q(period="month", starts_on__in=list(by_month) + [first])
+        | Q(period="quarter", starts_on=q_start)))
+    for goal in goals:
+        if goal.period == "month" and goal.starts_on in by_month and \
+                _is_scope_goal(goal, user, scope_label):
+            by_month[goal.starts_on].goal = float(goal.amount)
+    period_goals = [g for g in goals if g.period == period and g.starts_on == p_start]
+    scope_goal = [g for g in period_goals if _is_scope_goal(g, user, scope_label)]
     headline.goal = float(scope_goal[0].amount) if scope_goal else None
-    period_goals = _goal_amounts(user, currency, period, [p_start])
     for goal in period_goals:
         if goal.user_id is not None:
             reps.setdefault(goal.user_id, Figures(key=goal.user_id)).goal = float(goal.amount)
@@ -709,6 +724,24 @@ def forecast(*, user: Any, period: str = "month", months: int = FORECAST_MONTHS,
     trends, compared_with = territory_trends(user=user, period=period, currency=currency,
                                              today=today, names=territory_names)
 
+    attainment: list[Attainment] = []
+    for kind, label, start in (("month", "This month", first), ("quarter", "This quarter",
+                                                              q_start)):
+        end = add_months(start, 1 if kind == "month" else 3)
+        months_in = [m for m in won_in.keys() | mine_in.keys() if start <= m < end]
+        of_period = [g for g in goals if g.period == kind and g.starts_on == start]
+        scoped = [g for g in of_period if _is_scope_goal(g, user, scope_label)]
+        attainment.append(Attainment(
+            label=label, whose=scope_label, period_label=period_label(kind, start),
+            goal=float(scoped[0].amount) if scoped else None,
+            won=sum(won_in.get(m, 0.0) for m in months_in), currency=currency))
+        mine = [g for g in of_period if g.user_id == user.id]
+        if scope_label != "you" and mine:
+            attainment.append(Attainment(
+                label=label, whose="you", period_label=period_label(kind, start),
+                goal=float(mine[0].amount), won=sum(mine_in.get(m, 0.0) for m in months_in),
+                currency=currency))
+
     def ordered(rows: dict[Any, Figures]) -> list[Figures]:
         return sorted(rows.values(), key=lambda r: (r.key is None, -r.expected, r.label))
 
@@ -717,7 +750,8 @@ def forecast(*, user: Any, period: str = "month", months: int = FORECAST_MONTHS,
         period=period, period_label=period_label(period, p_start), period_start=p_start,
         scope_label=scope_label, headline=headline, months=list(by_month.values()),
         no_close_date=no_date, reps=ordered(reps), teams=ordered(team_rows),
-        territories=ordered(territories), trends=trends, compared_with=compared_with)
+        territories=ordered(territories), trends=trends, compared_with=compared_with,
+        attainment=attainment)
 
 
 def territory_trends(*, user: Any, period: str, currency: str, today: dt.date,

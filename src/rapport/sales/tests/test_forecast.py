@@ -125,6 +125,10 @@ def test_attainment_moves_when_a_deal_is_won(owner, sales_a):
     mine = selectors.goal_attainment(user=sales_a)
     assert [(a.whose, a.goal, a.won) for a in mine if a.label == "This month"] == [
         ("your team", None, 2500), ("you", 4000, 2500)]
+    # The Forecast page works its box out from the same rows it already read: the same.
+    for viewer in (owner, sales_a):
+        assert [vars(a) for a in selectors.forecast(user=viewer).attainment] == [
+            vars(a) for a in selectors.goal_attainment(user=viewer)]
 
 
 def test_the_attainment_partial_renders_for_the_kanban(owner, sales_a):
