@@ -502,9 +502,20 @@ class Sequence(models.Model):
     stop_on_reply = models.BooleanField(default=True)
     stop_on_meeting = models.BooleanField(default=True)
     stop_on_convert = models.BooleanField(default=True)
+    # Enrol new leads by itself: each lead captured from then on that matches every condition
+    # set here (none set: every new lead).
+    auto_enrol = models.BooleanField(default=False)
+    auto_source = models.CharField(max_length=50, blank=True, default="")
+    auto_web_form = models.ForeignKey("WebForm", null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="+")
+    auto_grades = models.CharField(max_length=4, blank=True, default="")  # "AB": A or B
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Shared settings: no owner ("sequences.view" / "sequences.change").
+    policy = OwnedBy("sequences", owner=None)
+    objects = RestrictedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name

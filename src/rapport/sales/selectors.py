@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
     Case,
@@ -19,6 +21,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Prefetch,
     Q,
     QuerySet,
     Sum,
@@ -29,10 +32,11 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from rapport.accounts.selectors import all_users, display_names, team_list
+from rapport.activities.selectors import outbound_email_states
 from rapport.core import registry
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Event
-from rapport.core.pagination import Page, keyset, page_limit, page_of
+from rapport.core.pagination import Page, keyset, merged_page, page_limit, page_of
 from rapport.core.permissions import can, scope_for, visible_owners
 from rapport.orders.selectors import monthly_revenue
 from rapport.sales.models import (
@@ -42,13 +46,20 @@ from rapport.sales.models import (
     AssignmentLog,
     AssignmentRule,
     Deal,
+    DealLine,
+    Enrollment,
     Goal,
     Lead,
     LeadScoringRule,
     Pipeline,
     RepAvailability,
+    Sequence,
+    SequenceStep,
     Stage,
+    StageChange,
+    StepRun,
     Territory,
+    TrainedModel,
     WebForm,
 )
 
@@ -133,7 +144,11 @@ def lead_assignments(*, lead_id: int, limit: int = 50) -> list[AssignmentLog]:
 
 def lead_timeline(*, lead_id: int, limit: int = 100) -> list[Event]:
     """What happened to the lead (load the lead first: that is the check), newest first."""
-    rows = list(Event.objects.filter(entity_type="lead", entity_id=lead_id)
+    # With what became of the emails its sequences sent (sequences: queued, sent, failed).
+    emails = StepRun.objects.filter(enrollment__lead_id=lead_id,
+                                    outbound_email_id__isnull=False).values("outbound_email_id")
+    rows = list(Event.objects.filter(Q(entity_type="lead", entity_id=lead_id)
+                                     | Q(entity_type="outbound_email", entity_id__in=emails))
                 .select_related("actor").order_by("-occurred_at", "-id")[:limit])
     kinds = registry.event_kinds()
     owners = {row.after.get("owner_id") for row in rows if isinstance(row.after, dict)}
@@ -191,7 +206,8 @@ def scoring_rules(*, active_only: bool = False) -> list[LeadScoringRule]:
 
 
 def assignment_rules(*, active_only: bool = False) -> list[AssignmentRule]:
-    rules = AssignmentRule.objects.select_related("team", "user").order_by("position", "id")
+    rules = AssignmentRule.objects.select_related("team", "user", "territory").order_by(
+        "position", "id")
     return list(rules.filter(active=True) if active_only else rules)
 
 
@@ -233,12 +249,12 @@ def visible_deals(user: Any, action: str = "view") -> QuerySet[Deal]:
     return Deal.objects.restrict(user, action).filter(deleted_at__isnull=True)
 
 
-def deal_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
-    """Newest deals first; filters: owner (an id or "me"), stage."""
-    params = _clean(params)
-    limit = page_limit(params)
-    queryset = visible_deals(user).select_related("stage", "pipeline", "owner", "contact",
-                                                  "company")
+DEAL_STATUSES = ("open", "won", "lost")
+
+
+def _deal_filters(user: Any, queryset: QuerySet[Deal], params: dict[str, Any]
+                  ) -> tuple[QuerySet[Deal], tuple[str, ...]]:
+    """owner (an id or "me"), stage, pipeline, territory, status (open, won or lost)."""
     lead: tuple[str, ...] = ()
     if params.get("owner") == "me":
         queryset, lead = queryset.filter(owner_id=user.id), ("owner_id",)
@@ -248,6 +264,33 @@ def deal_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
     stage_id = _int_param(params, "stage", "a stage id")
     if stage_id is not None:
         queryset = queryset.filter(stage_id=stage_id)
+    pipeline_id = _int_param(params, "pipeline", "a pipeline id")
+    if pipeline_id is not None:
+        queryset = queryset.filter(pipeline_id=pipeline_id)
+    territory_id = _int_param(params, "territory", "a territory id")
+    if territory_id is not None:
+        queryset = queryset.filter(territory_id=territory_id)
+    status = params.get("status")
+    if status == "open":
+        queryset = queryset.filter(closed_at__isnull=True)
+    elif status == "won":
+        queryset = queryset.filter(stage__is_won=True)
+    elif status == "lost":
+        queryset = queryset.filter(stage__is_lost=True)
+    elif status:
+        raise ValidationFailed({"status": f"must be one of {', '.join(DEAL_STATUSES)}"})
+    return queryset, lead
+
+
+def deal_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
+    """Newest deals first; filters: owner (an id or "me"), stage, pipeline, territory,
+    status (open, won, lost)."""
+    params = _clean(params)
+    limit = page_limit(params)
+    queryset, lead = _deal_filters(user, visible_deals(user), params)
+    queryset = queryset.select_related("stage", "pipeline", "owner", "contact", "company",
+                                       "territory").prefetch_related(
+        Prefetch("lines", queryset=DealLine.objects.select_related("product")))
     fields = ("created_at", "id")
     return page_of(keyset(queryset, fields, True, params.get("cursor"), lead=lead), fields,
                    limit, params)
@@ -255,7 +298,10 @@ def deal_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
 
 def deal_get(*, user: Any, deal_id: int) -> Deal:
     deal = (visible_deals(user).select_related("stage", "pipeline", "owner", "contact",
-                                               "company").filter(id=deal_id).first())
+                                               "company", "territory")
+            .prefetch_related(Prefetch("lines", queryset=DealLine.objects.select_related(
+                "product").order_by("position", "id")))
+            .filter(id=deal_id).first())
     if deal is None:
         raise NotFound(f"no deal with id {deal_id}")
     return deal
@@ -275,7 +321,10 @@ def rule_overlaps(rules: list[AssignmentRule]) -> dict[int, list[str]]:
     for i, rule in enumerate(rules):
         out[rule.id] = [
             earlier.name for earlier in rules[:i]
-            if _overlap(rule.countries, earlier.countries)
+            if (rule.territory_id is None or earlier.territory_id is None
+                or rule.territory_id == earlier.territory_id)
+            and _overlap(rule.product_lines, earlier.product_lines)
+            and _overlap(rule.countries, earlier.countries)
             and _overlap(rule.postcode_prefixes, earlier.postcode_prefixes, prefix=True)
             and _overlap(rule.industries, earlier.industries)
             and _overlap(rule.company_sizes, earlier.company_sizes)]
@@ -289,6 +338,493 @@ def reps_with_availability() -> list[dict[str, Any]]:
              if scope_for(u, "leads.change") is not None]
     counts = open_lead_counts(user_ids=[u.id for u in users])
     return [{"user": u, "away": u.id in away, "open": counts.get(u.id, 0)} for u in users]
+
+
+# --- sequences (nurturing) ---------------------------------------------------------------------
+
+def visible_sequences(user: Any, action: str = "view") -> QuerySet[Sequence]:
+    return Sequence.objects.restrict(user, action)
+
+
+def sequence_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
+    """Newest first, with how many steps and active enrollments each has; filters: active
+    ("true"/"false"), q (in the name)."""
+    params = _clean(params)
+    limit = page_limit(params)
+    queryset = visible_sequences(user).annotate(
+        step_count=Count("steps", distinct=True),
+        active_count=Count("enrollments", filter=Q(enrollments__status="active"),
+                           distinct=True))
+    active = str(params.get("active", "")).lower()
+    if active:
+        if active not in ("true", "false"):
+            raise ValidationFailed({"active": "must be true or false"})
+        queryset = queryset.filter(active=active == "true")
+    if params.get("q"):
+        queryset = queryset.filter(name__icontains=str(params["q"]).strip()[:100])
+    fields = ("created_at", "id")
+    return page_of(keyset(queryset, fields, True, params.get("cursor"))
+                   .prefetch_related("steps"), fields, limit, params)
+
+
+def sequence_get(*, user: Any, sequence_id: int) -> Sequence:
+    sequence = visible_sequences(user).filter(id=sequence_id).first()
+    if sequence is None:
+        raise NotFound(f"no sequence with id {sequence_id}")
+    return sequence
+
+
+def sequence_steps(*, sequence_id: int) -> list[SequenceStep]:
+    """A sequence's steps in order (load the sequence first: that is the check)."""
+    return list(SequenceStep.objects.filter(sequence_id=sequence_id)
+                .select_related("template").order_by("position"))
+
+
+def sequence_choices(*, user: Any) -> list[Sequence]:
+    """The active sequences a lead may be enrolled in, by name."""
+    return list(visible_sequences(user).filter(active=True).order_by("name", "id")[:200])
+
+
+@dataclass(frozen=True)
+class RunShown:
+    run: StepRun
+    position: int | None
+    email: dict[str, Any] | None  # where the step's email is on its way out
+
+
+@dataclass(frozen=True)
+class EnrollmentShown:
+    """An enrollment as the lead page shows it: its sequence's steps, the next, the runs."""
+
+    enrollment: Enrollment
+    steps: list[SequenceStep]
+    next_step: SequenceStep | None
+    runs: list[RunShown]
+
+
+def lead_enrollments(*, lead_id: int, limit: int = 20) -> list[EnrollmentShown]:
+    """The lead's enrollments, active first then newest (load the lead first: that is the
+    check)."""
+    rows = list(Enrollment.objects.filter(lead_id=lead_id).select_related("sequence")
+                .order_by(Case(When(status="active", then=0), default=1), "-id")[:limit])
+    steps: dict[int, list[SequenceStep]] = {}
+    for step in SequenceStep.objects.filter(
+            sequence_id__in={e.sequence_id for e in rows}).order_by("position"):
+        steps.setdefault(step.sequence_id, []).append(step)
+    runs: dict[int, list[StepRun]] = {}
+    for run in StepRun.objects.filter(enrollment__in=rows).order_by("ran_at", "id"):
+        runs.setdefault(run.enrollment_id, []).append(run)
+    states = outbound_email_states(email_ids={r.outbound_email_id for rs in runs.values()
+                                              for r in rs if r.outbound_email_id})
+    out = []
+    for enrollment in rows:
+        mine = steps.get(enrollment.sequence_id, [])
+        positions = {s.id: s.position for s in mine}
+        upcoming = next((s for s in mine if s.position == enrollment.next_position), None) \
+            if enrollment.status == "active" else None
+        out.append(EnrollmentShown(enrollment=enrollment, steps=mine, next_step=upcoming, runs=[
+            RunShown(run=run, position=positions.get(run.step_id),
+                     email=states.get(run.outbound_email_id or 0))
+            for run in runs.get(enrollment.id, [])]))
+    return out
+
+
+# --- capture: double opt-in, inbound email ------------------------------------------------------
+
+def lead_by_opt_in_token(*, token: str) -> Lead:
+    """The lead a confirmation link is for (the public page: the token is the only key)."""
+    lead = None
+    if token and len(token) <= 64:
+        lead = Lead.objects.filter(opt_in_token=token, deleted_at__isnull=True).first()
+    if lead is None:
+        raise NotFound("this confirmation link is not valid (it may have been mistyped, or "
+                       "the request was removed)")
+    return lead
+
+
+def open_leads_by_email(*, emails: set[str]) -> dict[str, int]:
+    """email → id of the live, open lead with that address (to update it from new mail)."""
+    if not emails:
+        return {}
+    return dict(Lead.objects.filter(email__in=emails, deleted_at__isnull=True,
+                                    status__in=OPEN_STATUSES).values_list("email", "id"))
+
+
+def leads_by_contact_points(*, emails: set[str], phones: set[str]) -> dict[tuple[str, str], Lead]:
+    """Live leads by ("email", address) and ("phone", number), in bulk (an import's batch)."""
+    live = Lead.objects.filter(deleted_at__isnull=True).order_by("id")
+    found: dict[tuple[str, str], Lead] = {}
+    if emails:
+        for lead in live.filter(email__in=emails):
+            found.setdefault(("email", lead.email), lead)
+    if phones:
+        for lead in live.filter(phone__in=phones):
+            found.setdefault(("phone", lead.phone), lead)
+    return found
+
+
+# --- pipeline: the kanban board, pipelines, stage history (issue 10, pipeline) -----------------
+
+BOARD_PAGE = 20  # cards per column on the first render and per "more"
+CLOSED_SHOWN_DAYS = 30  # the won and lost columns hold the deals closed this recently
+
+
+@dataclass
+class Total:
+    currency: str
+    amount: Decimal
+    weighted: Decimal
+
+
+@dataclass
+class Column:
+    stage: Stage
+    count: int
+    totals: list[Total]
+    page: Page
+
+    @property
+    def closed(self) -> bool:
+        return self.stage.is_won or self.stage.is_lost
+
+
+@dataclass
+class Board:
+    pipeline: Pipeline
+    pipelines: list[Pipeline]
+    stages: list[Stage]
+    columns: list[Column]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def pipeline_list() -> list[Pipeline]:
+    """Every pipeline with its stages in order (shared settings: everyone reads them)."""
+    return list(Pipeline.objects.order_by("-is_default", "name", "id").prefetch_related(
+        Prefetch("stages", queryset=Stage.objects.order_by("position"))))
+
+
+def pipeline_get(*, pipeline_id: int) -> Pipeline:
+    pipeline = (Pipeline.objects.prefetch_related(
+        Prefetch("stages", queryset=Stage.objects.order_by("position")))
+        .filter(id=pipeline_id).first())
+    if pipeline is None:
+        raise NotFound(f"no pipeline with id {pipeline_id}")
+    return pipeline
+
+
+def stage_get(*, stage_id: int) -> Stage:
+    stage = Stage.objects.filter(id=stage_id).first()
+    if stage is None:
+        raise NotFound(f"no stage with id {stage_id}")
+    return stage
+
+
+def territory_choices(*, limit: int = 500) -> list[Territory]:
+    """Territories to filter the board by (read only here; they are set elsewhere)."""
+    return list(Territory.objects.order_by("position", "id")[:limit])
+
+
+def closed_since() -> dt.datetime:
+    return timezone.now() - dt.timedelta(days=CLOSED_SHOWN_DAYS)
+
+
+def board_pipeline(params: dict[str, Any]) -> Pipeline | None:
+    """The pipeline the board shows: the one asked for, else the default."""
+    pipeline_id = _int_param(params, "pipeline", "a pipeline id")
+    if pipeline_id is None:
+        return default_pipeline()
+    pipeline = Pipeline.objects.filter(id=pipeline_id).first()
+    if pipeline is None:
+        raise ValidationFailed({"pipeline": f"no pipeline with id {pipeline_id}"})
+    return pipeline
+
+
+def _board_filters(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: params[k] for k in ("owner", "territory") if params.get(k)}
+
+
+def column_totals(*, user: Any, stages: list[Stage], params: dict[str, Any] | None = None
+                  ) -> dict[int, tuple[int, list[Total]]]:
+    """Each column's deal count and its amounts (and amounts × the stage's probability) per
+    currency, in one grouped query."""
+    params = _board_filters(_clean(params))
+    queryset, _ = _deal_filters(user, visible_deals(user), params)
+    open_ids = [s.id for s in stages if not (s.is_won or s.is_lost)]
+    closed_ids = [s.id for s in stages if s.is_won or s.is_lost]
+    queryset = queryset.filter(Q(stage_id__in=open_ids)
+                               | Q(stage_id__in=closed_ids, closed_at__gte=closed_since()))
+    rows = (queryset.values("stage_id", "currency").annotate(n=Count("id"), total=Sum("amount"))
+            .order_by("stage_id", "currency"))
+    probability = {s.id: s.probability for s in stages}
+    out: dict[int, tuple[int, list[Total]]] = {s.id: (0, []) for s in stages}
+    for row in rows:
+        count, totals = out[row["stage_id"]]
+        amount = row["total"] or Decimal("0")
+        weighted = (amount * probability[row["stage_id"]] / 100).quantize(Decimal("0.01"))
+        totals.append(Total(currency=row["currency"], amount=amount, weighted=weighted))
+        out[row["stage_id"]] = (count + row["n"], totals)
+    return out
+
+
+def board_column(*, user: Any, stage: Stage, params: dict[str, Any] | None = None) -> Page:
+    """One page of a column, newest in the stage first. Each owner's cards come through the
+    (owner, stage, entered) index, so a team's column costs the same however many deals the
+    business has; everyone's through the (stage, entered) one."""
+    params = _clean(params)
+    limit = min(page_limit({"limit": params.get("limit", BOARD_PAGE)}), 100)
+    base = visible_deals(user).filter(stage_id=stage.id)
+    if stage.is_won or stage.is_lost:
+        base = base.filter(closed_at__gte=closed_since())
+    territory_id = _int_param(params, "territory", "a territory id")
+    if territory_id is not None:
+        base = base.filter(territory_id=territory_id)
+    owners = visible_owners(user, "deals.view")
+    wanted = params.get("owner")
+    if wanted:
+        wanted_id: int = (user.id if wanted == "me"
+                          else _int_param(params, "owner", "a user id or me") or 0)
+        owners = [wanted_id] if owners is None or wanted_id in owners else []
+    fields = ("stage_entered_at", "id")
+    cursor = params.get("cursor")
+
+    def shown(queryset: QuerySet[Deal]) -> QuerySet[Deal]:
+        return queryset.select_related("owner")
+
+    if owners is None:
+        return page_of(shown(keyset(base, fields, True, cursor, lead=("stage_id",))), fields,
+                       limit, params)
+    if len(owners) == 1:
+        return page_of(shown(keyset(base.filter(owner_id=owners[0]), fields, True, cursor,
+                                    lead=("owner_id", "stage_id"))), fields, limit, params)
+    return merged_page([base.filter(owner_id=owner) for owner in owners], fields, True,
+                       cursor, limit, lead=("owner_id", "stage_id"), filters=params,
+                       load=lambda ids: shown(Deal.objects.filter(id__in=ids)))
+
+
+def deal_board(*, user: Any, params: dict[str, Any] | None = None) -> Board | None:
+    """The kanban board of one pipeline: a column per stage with its count, totals and first
+    page of cards. None when there is no pipeline yet."""
+    params = _clean(params)
+    pipeline = board_pipeline(params)
+    if pipeline is None:
+        return None
+    stages = pipeline_stages(pipeline_id=pipeline.id)
+    filters = _board_filters(params)
+    totals = column_totals(user=user, stages=stages, params=filters)
+    columns = [Column(stage=stage, count=totals[stage.id][0], totals=totals[stage.id][1],
+                      page=board_column(user=user, stage=stage, params=filters))
+               for stage in stages]
+    return Board(pipeline=pipeline, pipelines=list(Pipeline.objects.order_by(
+        "-is_default", "name", "id")), stages=stages, columns=columns,
+        params={**filters, "pipeline": pipeline.id})
+
+
+@dataclass
+class StageVisit:
+    stage: str
+    entered_at: dt.datetime | None
+    left_at: dt.datetime | None
+    seconds: int | None
+    moved_by: str = ""
+
+    @property
+    def current(self) -> bool:
+        return self.left_at is None
+
+    @property
+    def duration(self) -> str:
+        if self.seconds is None:
+            return "—"
+        days, rest = divmod(self.seconds, 86400)
+        hours, rest = divmod(rest, 3600)
+        if days:
+            return f"{days} d {hours} h"
+        if hours:
+            return f"{hours} h {rest // 60} min"
+        return f"{rest // 60} min"
+
+
+def deal_stage_history(*, deal: Deal) -> list[StageVisit]:
+    """Each stage the deal has been in, oldest first, with how long it stayed (load the deal
+    first: that is the check). The last one is where it is now."""
+    changes = list(StageChange.objects.filter(deal_id=deal.id)
+                   .select_related("from_stage", "to_stage", "actor")
+                   .order_by("changed_at", "id"))
+    now = timezone.now()
+    if not changes:
+        entered = deal.stage_entered_at or deal.created_at
+        return [StageVisit(stage=deal.stage.name, entered_at=entered, left_at=None,
+                           seconds=int((now - entered).total_seconds()) if entered else None)]
+    first = changes[0]
+    visits = [StageVisit(stage=first.from_stage.name if first.from_stage else "—",
+                         entered_at=deal.created_at, left_at=first.changed_at,
+                         seconds=first.seconds_in_stage)]
+    for i, change in enumerate(changes):
+        after = changes[i + 1] if i + 1 < len(changes) else None
+        visits.append(StageVisit(
+            stage=change.to_stage.name, entered_at=change.changed_at,
+            left_at=after.changed_at if after else None,
+            seconds=(after.seconds_in_stage if after else
+                     max(int((now - change.changed_at).total_seconds()), 0)),
+            moved_by=change.actor.display_name if change.actor else ""))
+    return visits
+
+
+def deal_timeline(*, deal_id: int, limit: int = 50) -> list[Event]:
+    """What happened to the deal (load the deal first: that is the check), newest first."""
+    rows = list(Event.objects.filter(entity_type="deal", entity_id=deal_id)
+                .select_related("actor").order_by("-occurred_at", "-id")[:limit])
+    kinds = registry.event_kinds()
+    for event in rows:
+        kind = kinds.get(event.kind)
+        event.kind_label = kind.label if kind else event.kind
+        event.template = (kind.timeline if kind and kind.timeline
+                          else "contacts/timeline/_other.html")
+    return rows
+
+
+def can_change_deal(user: Any, deal: Deal) -> bool:
+    return can(user, "deals.change", deal)
+
+
+def can_delete_deal(user: Any, deal: Deal) -> bool:
+    return can(user, "deals.delete", deal)
+
+
+# --- territories (territory branch) ------------------------------------------------------------
+
+def territories() -> list[Territory]:
+    """Every territory in the order that decides where two overlap, with members and manager."""
+    return list(Territory.objects.select_related("manager").prefetch_related("members")
+                .order_by("position", "id"))
+
+
+def territory_rules() -> list[Territory]:
+    """Every territory's rules in order, and nothing else: what matching a lead needs."""
+    return list(Territory.objects.only(
+        "id", "name", "position", "countries", "regions", "postcode_prefixes", "industries",
+        "company_sizes", "manager_id").order_by("position", "id"))
+
+
+def territory_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
+    """Territories by position (shared settings: everyone signed in reads them)."""
+    params = _clean(params)
+    limit = page_limit(params)
+    queryset = Territory.objects.select_related("manager").prefetch_related("members")
+    if params.get("q"):
+        queryset = queryset.filter(name__icontains=str(params["q"]).strip()[:100])
+    member = _int_param(params, "member", "a user id")
+    if member is not None:
+        queryset = queryset.filter(members__id=member)
+    fields = ("position", "id")
+    return page_of(keyset(queryset, fields, False, params.get("cursor")), fields, limit, params)
+
+
+def territory_get(*, territory_id: int) -> Territory:
+    territory = (Territory.objects.select_related("manager").prefetch_related("members")
+                 .filter(id=territory_id).first())
+    if territory is None:
+        raise NotFound(f"no territory with id {territory_id}")
+    return territory
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Two territories whose rules can both match one lead: the one higher up wins there."""
+
+    winner_id: int
+    loser_id: int
+    where: str  # "leads in SE with postcode 9…"
+    shadowed: bool  # the winner takes every lead the loser would match
+    message: str
+
+
+def _common(a: list[str], b: list[str]) -> list[str] | None:
+    """What both lists accept (None: nothing; [] : anything)."""
+    if not a or not b:
+        return list(a or b)
+    both = [x for x in a if x in b]
+    return both or None
+
+
+def _common_prefixes(a: list[str], b: list[str]) -> list[str] | None:
+    if not a or not b:
+        return list(a or b)
+    both = sorted({x if len(x) >= len(y) else y for x in a for y in b
+                   if x.startswith(y) or y.startswith(x)})
+    return both or None
+
+
+def _covers(wide: list[str], narrow: list[str], *, prefix: bool = False) -> bool:
+    """Every value ``narrow`` accepts, ``wide`` accepts too."""
+    if not wide:
+        return True
+    if not narrow:
+        return False
+    if prefix:
+        return all(any(n.startswith(w) for w in wide) for n in narrow)
+    return set(narrow) <= set(wide)
+
+
+DIMENSIONS = (("countries", False), ("regions", False), ("postcode_prefixes", True),
+              ("industries", False), ("company_sizes", False))
+
+
+def _where(common: dict[str, list[str]]) -> str:
+    parts = []
+    if common["countries"]:
+        parts.append(f"in {', '.join(common['countries'])}")
+    if common["regions"]:
+        parts.append(f"in region {', '.join(common['regions'])}")
+    if common["postcode_prefixes"]:
+        parts.append(f"with postcode {', '.join(p + '…' for p in common['postcode_prefixes'])}")
+    if common["industries"]:
+        parts.append(f"in {', '.join(common['industries'])}")
+    if common["company_sizes"]:
+        parts.append(f"of size {', '.join(common['company_sizes'])}")
+    return "leads " + " ".join(parts) if parts else "every lead"
+
+
+def territory_overlaps(items: list[Territory]) -> list[Overlap]:
+    """Each pair of territories that can match the same lead, in order: the one with the lower
+    position wins those leads (overlapping is allowed; the order decides)."""
+    out = []
+    for i, later in enumerate(items):
+        for earlier in items[:i]:
+            common: dict[str, list[str]] = {}
+            for name, prefix in DIMENSIONS:
+                a, b = getattr(earlier, name) or [], getattr(later, name) or []
+                both = _common_prefixes(a, b) if prefix else _common(a, b)
+                if both is None:
+                    break
+                common[name] = both
+            else:
+                shadowed = all(_covers(getattr(earlier, name) or [], getattr(later, name) or [],
+                                       prefix=prefix) for name, prefix in DIMENSIONS)
+                where = _where(common)
+                message = (f"{earlier.name} (position {earlier.position}) wins over "
+                           f"{later.name} for {where}")
+                if shadowed:
+                    message += f": {later.name} never gets a lead while it is below"
+                out.append(Overlap(winner_id=earlier.id, loser_id=later.id, where=where,
+                                   shadowed=shadowed, message=message))
+    return out
+
+
+def assignment_rule_list(*, params: dict[str, Any] | None = None) -> Page:
+    """Assignment rules in the order they are tried (shared settings)."""
+    params = _clean(params)
+    limit = page_limit(params)
+    queryset = AssignmentRule.objects.select_related("territory")
+    fields = ("position", "id")
+    return page_of(keyset(queryset, fields, False, params.get("cursor")), fields, limit, params)
+
+
+def assignment_rule_get(*, rule_id: int) -> AssignmentRule:
+    rule = AssignmentRule.objects.select_related("territory").filter(id=rule_id).first()
+    if rule is None:
+        raise NotFound(f"no assignment rule with id {rule_id}")
+    return rule
 
 
 # --- goals and the forecast (issue 10: forecast) -----------------------------------------------
@@ -944,3 +1480,18 @@ def _fit_revenue(user: Any, today: dt.date) -> RevenueForecast:
         mase=mase_value if mase_value is not None and np.isfinite(mase_value) else None,
         backtest_months=windows * REVENUE_BACKTEST_HORIZON,
         method=DESCRIPTIONS.get(method, method), months_used=len(history), computed_at=now)
+
+
+# --- mlscore: the learned lead score and deal win probability ---------------------------------
+
+def learned_model(*, kind: str) -> dict[str, Any]:
+    """The newest training attempt of ``kind`` (ready or the message saying why not) and the
+    newest ready model (the one that scores). Shared settings: anyone may read them."""
+    attempts = TrainedModel.objects.filter(kind=kind).defer("artifact")
+    return {"latest": attempts.order_by("-trained_at", "-id").first(),
+            "current": attempts.filter(ready=True).order_by("-trained_at", "-id").first()}
+
+
+def min_outcomes() -> int:
+    """Fewest converted and disqualified leads (won and lost deals) a model is trained on."""
+    return int(getattr(settings, "RAPPORT_ML_MIN_OUTCOMES", 30))
