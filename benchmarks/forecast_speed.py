@@ -112,13 +112,16 @@ def _business():
     return owner, reps[0]
 
 
-def _times(run, n: int) -> list[float]:
-    out = []
+def _times(run, n: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and this process's CPU milliseconds per call (on a machine shared with
+    busy neighbours the CPU time shows the work; PostgreSQL's own CPU is not in it)."""
+    wall, cpu = [], []
     for _ in range(n):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         run()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    return wall, cpu
 
 
 def main() -> None:
@@ -185,12 +188,13 @@ def main() -> None:
         ("GET /api/v1/forecast", api),
     )
     for what, run in timed:
-        ms = _times(run, args.requests)
+        ms, cpu = _times(run, args.requests)
         loads.append(os.getloadavg()[0])
         q = statistics.quantiles(ms, n=100)
         rows.append((what, str(len(ms)), f"{statistics.median(ms):.1f}", f"{q[94]:.1f}",
-                     f"≤ {TARGET_MS:.0f}", "yes" if q[94] <= TARGET_MS else "NO"))
-    columns = ("what", "n", "p50 ms", "p95 ms", "target p95", "met")
+                     f"{statistics.median(cpu):.1f}", f"≤ {TARGET_MS:.0f}",
+                     "yes" if q[94] <= TARGET_MS else "NO"))
+    columns = ("what", "n", "p50 ms", "p95 ms", "cpu p50 ms", "target p95", "met")
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
     open_deals = Deal.objects.filter(stage__is_won=False, stage__is_lost=False).count()
     print(f"\nforecast page on {connection.vendor} ({open_deals:,} open deals, "

@@ -61,19 +61,27 @@ def business(transactional_db):
     return owner, sam, bob
 
 
+def _patient(page) -> None:
+    """plotly.js is 4.8 MB to parse and draw three charts with; on a busy shared machine that
+    takes longer than the usual five seconds."""
+    page.set_default_timeout(30_000)
+    page.set_default_navigation_timeout(30_000)
+
+
 def _wide(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
 
 def test_the_forecast_page_draws_its_charts_and_the_revenue_forecast(page, server, business):
+    _patient(page)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     login(page, server, "olivia@bakery.example.com")
     open_nav(page, "Forecast", group="Sales")
-    expect(page.locator("h1")).to_have_text("Forecast")
-    expect(page.locator("#chart-month .main-svg").first).to_be_visible()
-    expect(page.locator("#chart-rep .main-svg").first).to_be_visible()
-    expect(page.locator("#chart-territory .main-svg").first).to_be_visible()
+    expect(page.locator("h1")).to_have_text("Forecast", timeout=30_000)
+    expect(page.locator("#chart-month .main-svg").first).to_be_visible(timeout=30_000)
+    expect(page.locator("#chart-rep .main-svg").first).to_be_visible(timeout=30_000)
+    expect(page.locator("#chart-territory .main-svg").first).to_be_visible(timeout=30_000)
     # The month chart's legend names the four series and the goal.
     legend = page.locator("#chart-month .legend")
     for name in ("Weighted pipeline", "Committed", "Best case", "Goal (the business)"):
@@ -100,6 +108,7 @@ def test_the_forecast_page_draws_its_charts_and_the_revenue_forecast(page, serve
 
 
 def test_goals_are_set_on_their_page_and_show_in_the_attainment(page, server, business):
+    _patient(page)
     login(page, server, "olivia@bakery.example.com")
     page.goto(f"{server}/deals/goals/")
     expect(page.locator("table.list")).to_contain_text("30,000 USD")
@@ -125,9 +134,10 @@ def test_goals_are_set_on_their_page_and_show_in_the_attainment(page, server, bu
 
 
 def test_forecast_and_goals_fit_a_phone(phone, server, business):
+    _patient(phone)
     login(phone, server, "olivia@bakery.example.com")
     phone.goto(f"{server}/deals/forecast/")
-    expect(phone.locator("#chart-month .main-svg").first).to_be_visible()
+    expect(phone.locator("#chart-month .main-svg").first).to_be_visible(timeout=30_000)
     expect(phone.locator("#chart-revenue .main-svg").first).to_be_visible(timeout=90_000)
     box = phone.locator("#chart-month").bounding_box()
     assert box is not None and box["width"] <= 390

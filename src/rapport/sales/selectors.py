@@ -1059,6 +1059,7 @@ class Forecast:
     territories: list[Figures]
     trends: list[TerritoryTrend]
     compared_with: str
+    attainment: list[Attainment] = field(default_factory=list)
     commit_probability: int = COMMIT_PROBABILITY
 
 
@@ -1102,10 +1103,13 @@ def scope_of_goals(user: Any) -> tuple[Q, str]:
     return Q(user_id=user.id), "you"
 
 
-def _goal_amounts(user: Any, currency: str, period: str, starts: list[dt.date],
-                  extra: Q | None = None) -> list[Goal]:
-    goals = visible_goals(user).filter(period=period, starts_on__in=starts, currency=currency)
-    return list(goals.filter(extra) if extra is not None else goals)
+def _is_scope_goal(goal: Goal, user: Any, whose: str) -> bool:
+    """The Python twin of ``scope_of_goals``' filter, for goals already loaded."""
+    if whose == "the business":
+        return goal.user_id is None and goal.team_id is None and goal.territory_id is None
+    if whose == "your team":
+        return goal.team_id == user.team_id
+    return goal.user_id == user.id
 
 
 def _months_between(start: dt.date, end: dt.date) -> int:
@@ -1136,9 +1140,6 @@ def forecast(*, user: Any, period: str = "month", months: int = FORECAST_MONTHS,
     if not 1 <= months <= 24:
         raise ValidationFailed({"months": "must be between 1 and 24"})
     today = today or timezone.localdate()
-    counts = _currency_counts(user)
-    currencies = [c for c, _ in counts]
-    currency = (currency or (currencies[0] if currencies else "USD")).upper()[:3]
     first = month_start(today)
     window_end = add_months(first, months)
     p_start, p_end = period_bounds(period, today)
@@ -1147,16 +1148,25 @@ def forecast(*, user: Any, period: str = "month", months: int = FORECAST_MONTHS,
     # those without a date in a row of their own), grouped once by month, owner and territory.
     horizon = max(window_end, p_end)
     spans = _months_between(first, horizon)
-    open_rows = (
-        _open(user, currency)
+    # One pass over the open deals of every currency: the currency shown is the one most of
+    # them use (unless asked for), the others are counted aside.
+    all_open = list(
+        visible_deals(user).filter(stage__is_won=False, stage__is_lost=False)
         .filter(Q(expected_close__lt=horizon) | Q(expected_close__isnull=True))
         .annotate(bucket=_month_bucket("expected_close", first, spans, dated=False))
-        .order_by().values("bucket", "owner_id", "territory_id")
+        .order_by().values("currency", "bucket", "owner_id", "territory_id")
         .annotate(weighted=Sum(Cast(F("amount"), FloatField()) * _probability()),
                   committed=Sum(Cast(F("amount"), FloatField()),
                                 filter=Q(stage__probability__gte=COMMIT_PROBABILITY)),
                   total=Sum(Cast(F("amount"), FloatField())), n=Count("id")))
-    won_from = min(first, p_start)
+    counts: dict[str, int] = {}
+    for open_row in all_open:
+        counts[open_row["currency"]] = counts.get(open_row["currency"], 0) + open_row["n"]
+    currencies = sorted(counts, key=lambda c: (-counts[c], c))
+    currency = (currency or (currencies[0] if currencies else "USD")).upper()[:3]
+    open_rows = [row for row in all_open if row["currency"] == currency]
+    q_start = quarter_start(today)
+    won_from = q_start  # this quarter's won deals give the attainment box its figures
     won_rows = (
         _won(user, currency, won_from, horizon)
         .annotate(bucket=_month_bucket("closed_at", won_from,
@@ -1190,23 +1200,33 @@ def forecast(*, user: Any, period: str = "month", months: int = FORECAST_MONTHS,
         if month < p_end:  # in this period (overdue deals included)
             for target in rows_for(open_row["owner_id"], open_row["territory_id"]):
                 target.add(part)
+    won_in: dict[dt.date, float] = {}
+    mine_in: dict[dt.date, float] = {}
     for won_row in won_rows:
         month = add_months(won_from, won_row["bucket"])
         part = Figures(won=won_row["won"] or 0.0)
+        won_in[month] = won_in.get(month, 0.0) + part.won
+        if won_row["owner_id"] == user.id:
+            mine_in[month] = mine_in.get(month, 0.0) + part.won
         if month in by_month:
             by_month[month].add(part)
         if p_start <= month < p_end:
             for target in rows_for(won_row["owner_id"], won_row["territory_id"]):
                 target.add(part)
 
-    # Goals: the viewer's scope per month and for this period; per rep, team and territory
-    # for this period.
-    scope_q, scope_label = scope_of_goals(user)
-    for goal in _goal_amounts(user, currency, "month", list(by_month), scope_q):
-        by_month[goal.starts_on].goal = float(goal.amount)
-    scope_goal = _goal_amounts(user, currency, period, [p_start], scope_q)
+    # Goals, in one query: the viewer's scope per month and for this period (and quarter);
+    # per rep, team and territory for this period.
+    _, scope_label = scope_of_goals(user)
+    goals = list(visible_goals(user).filter(currency=currency).filter(
+        Q(period="month", starts_on__in=list(by_month) + [first])
+        | Q(period="quarter", starts_on=q_start)))
+    for goal in goals:
+        if goal.period == "month" and goal.starts_on in by_month and \
+                _is_scope_goal(goal, user, scope_label):
+            by_month[goal.starts_on].goal = float(goal.amount)
+    period_goals = [g for g in goals if g.period == period and g.starts_on == p_start]
+    scope_goal = [g for g in period_goals if _is_scope_goal(g, user, scope_label)]
     headline.goal = float(scope_goal[0].amount) if scope_goal else None
-    period_goals = _goal_amounts(user, currency, period, [p_start])
     for goal in period_goals:
         if goal.user_id is not None:
             reps.setdefault(goal.user_id, Figures(key=goal.user_id)).goal = float(goal.amount)
@@ -1236,9 +1256,27 @@ def forecast(*, user: Any, period: str = "month", months: int = FORECAST_MONTHS,
     for key, figures in territories.items():
         figures.label = territory_names.get(key, "") if key is not None else "no territory"
 
-    others = {c: n for c, n in counts if c != currency and n}
+    others = {c: n for c, n in counts.items() if c != currency}
     trends, compared_with = territory_trends(user=user, period=period, currency=currency,
                                              today=today, names=territory_names)
+
+    attainment: list[Attainment] = []
+    for kind, label, start in (("month", "This month", first), ("quarter", "This quarter",
+                                                              q_start)):
+        end = add_months(start, 1 if kind == "month" else 3)
+        months_in = [m for m in won_in.keys() | mine_in.keys() if start <= m < end]
+        of_period = [g for g in goals if g.period == kind and g.starts_on == start]
+        scoped = [g for g in of_period if _is_scope_goal(g, user, scope_label)]
+        attainment.append(Attainment(
+            label=label, whose=scope_label, period_label=period_label(kind, start),
+            goal=float(scoped[0].amount) if scoped else None,
+            won=sum(won_in.get(m, 0.0) for m in months_in), currency=currency))
+        mine = [g for g in of_period if g.user_id == user.id]
+        if scope_label != "you" and mine:
+            attainment.append(Attainment(
+                label=label, whose="you", period_label=period_label(kind, start),
+                goal=float(mine[0].amount), won=sum(mine_in.get(m, 0.0) for m in months_in),
+                currency=currency))
 
     def ordered(rows: dict[Any, Figures]) -> list[Figures]:
         return sorted(rows.values(), key=lambda r: (r.key is None, -r.expected, r.label))
@@ -1248,7 +1286,8 @@ def forecast(*, user: Any, period: str = "month", months: int = FORECAST_MONTHS,
         period=period, period_label=period_label(period, p_start), period_start=p_start,
         scope_label=scope_label, headline=headline, months=list(by_month.values()),
         no_close_date=no_date, reps=ordered(reps), teams=ordered(team_rows),
-        territories=ordered(territories), trends=trends, compared_with=compared_with)
+        territories=ordered(territories), trends=trends, compared_with=compared_with,
+        attainment=attainment)
 
 
 def territory_trends(*, user: Any, period: str, currency: str, today: dt.date,
@@ -1261,27 +1300,25 @@ def territory_trends(*, user: Any, period: str, currency: str, today: dt.date,
     before_end = min(before + dt.timedelta(days=days), start)
     now_q = Q(closed_at__gte=_aware(start), closed_at__lt=_aware(today + dt.timedelta(days=1)))
     then_q = Q(closed_at__gte=_aware(before), closed_at__lt=_aware(before_end))
-    deals = visible_deals(user).filter(currency=currency, territory__isnull=False).order_by()
-    won = (deals.filter(stage__is_won=True).filter(now_q | then_q).values("territory_id")
-           .annotate(now=Sum(Cast(F("amount"), FloatField()), filter=now_q),
-                     then=Sum(Cast(F("amount"), FloatField()), filter=then_q)))
     opened_now = Q(created_at__gte=_aware(start),
                    created_at__lt=_aware(today + dt.timedelta(days=1)))
     opened_then = Q(created_at__gte=_aware(before), created_at__lt=_aware(before_end))
+    won_q = Q(stage__is_won=True)
     chance = Case(When(stage__is_won=True, then=Value(1.0)),
                   When(stage__is_lost=True, then=Value(0.0)), default=_probability(),
                   output_field=FloatField())
-    weighted = Cast(F("amount"), FloatField()) * chance
-    opened = (deals.filter(opened_now | opened_then).values("territory_id")
-              .annotate(now=Sum(weighted, filter=opened_now),
-                        then=Sum(weighted, filter=opened_then)))
-    found: dict[int, list[float]] = {}
-    for row in won:
-        found.setdefault(row["territory_id"], [0.0] * 4)[0:2] = [row["now"] or 0.0,
-                                                                 row["then"] or 0.0]
-    for row in opened:
-        found.setdefault(row["territory_id"], [0.0] * 4)[2:4] = [row["now"] or 0.0,
-                                                                 row["then"] or 0.0]
+    amount = Cast(F("amount"), FloatField())
+    rows = (visible_deals(user).filter(currency=currency, territory__isnull=False)
+            .filter((won_q & (now_q | then_q)) | opened_now | opened_then)
+            .order_by().values("territory_id")
+            .annotate(won_now=Sum(amount, filter=won_q & now_q),
+                      won_then=Sum(amount, filter=won_q & then_q),
+                      opened_now=Sum(amount * chance, filter=opened_now),
+                      opened_then=Sum(amount * chance, filter=opened_then)))
+    found: dict[int, list[float]] = {
+        row["territory_id"]: [row["won_now"] or 0.0, row["won_then"] or 0.0,
+                              row["opened_now"] or 0.0, row["opened_then"] or 0.0]
+        for row in rows}
     missing = [k for k in found if k not in (names or {})]
     names = {**(names or {}), **dict(Territory.objects.filter(id__in=missing)
                                      .values_list("id", "name"))}

@@ -783,7 +783,7 @@ def forecast_page(request):
     }
     return render(request, "sales/forecast.html", {
         "f": found, "charts": charts, "params": params, "errors": errors,
-        "attainment": selectors.goal_attainment(user=request.user, currency=found.currency),
+        "attainment": found.attainment,
         "can_set_goals": selectors.can_set_goals(request.user), "section": "forecast"})
 
 
