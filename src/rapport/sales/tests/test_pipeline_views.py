@@ -101,10 +101,15 @@ def test_the_boards_script_gets_the_card_and_headers_or_the_409_state(pipeline, 
     client = web_as(sales_a)
     json_post = lambda body: client.post(  # noqa: E731
         f"/deals/{deal.id}/move/", body, headers={"Accept": "application/json"})
-    moved = json_post({"stage_id": stage(pipeline, "Qualified").id, "version": 1})
+    moved = json_post({"stage_id": stage(pipeline, "Qualified").id, "version": 1,
+                       "from_stage": stage(pipeline, "New").id})
     body = json.loads(moved.content)
     assert moved.status_code == 200 and body["stage_id"] == stage(pipeline, "Qualified").id
     assert 'data-version="2"' in body["card"]
+    assert f'href="/deals/{deal.id}/"' in body["card"]
+    # The two columns the card left and entered, with their new counts.
+    assert set(body["headers"]) == {str(stage(pipeline, "New").id),
+                                    str(stage(pipeline, "Qualified").id)}
     assert "1 deal" in body["headers"][str(stage(pipeline, "Qualified").id)]
     assert "0 deals" in body["headers"][str(stage(pipeline, "New").id)]
     stale = json_post({"stage_id": stage(pipeline, "Won").id, "version": 1})

@@ -40,6 +40,7 @@
     const body = new FormData(form);
     body.set("stage_id", stageId);
     body.set("version", card.dataset.version);
+    body.set("from_stage", card.dataset.stageId);
     if (lostReason) body.set("lost_reason", lostReason);
     const keepFocus = card.contains(document.activeElement);
     card.classList.add("moving");
