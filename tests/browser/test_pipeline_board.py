@@ -160,3 +160,32 @@ def test_board_and_deal_page_at_phone_width(browser, server, bakery):
         phone.goto(f"{server}/deals/{deals['Café Lind'].id}/")
         shot(phone, "pipeline-deal-phone")
         assert _wide(phone) <= PHONE["width"]
+
+
+def test_pipeline_settings_at_desktop_and_phone(page, browser, server, bakery):
+    from rapport.sales.models import Stage
+
+    owner, sam, sara, pipeline, deals = bakery
+    login(page, server, "olivia@bakery.example.com")
+    page.goto(f"{server}/settings/")
+    page.get_by_role("link", name="Pipelines").click()
+    page.get_by_label("New stage in Wholesale").fill("Tasting")
+    page.get_by_label("Its probability (%)").fill("40")
+    page.get_by_role("button", name="Add stage").click()
+    expect(page.locator(".messages")).to_contain_text("Stage Tasting added")
+    page.get_by_role("button", name="Move Tasting up").click()
+    expect(page.locator(".messages")).to_contain_text("Tasting moved up")
+    page.get_by_role("button", name="Delete New").click()
+    expect(page.locator(".messages")).to_contain_text("New holds 4 deals; move them first")
+    assert list(Stage.objects.filter(pipeline=pipeline).order_by("position")
+                .values_list("name", flat=True)) == [
+        "New", "Qualified", "Proposal", "Tasting", "Negotiation", "Won", "Lost"]
+    shot(page, "pipeline-settings-desktop")
+    assert _wide(page) <= DESKTOP["width"]
+    with browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
+                             has_touch=True) as context:
+        phone = context.new_page()
+        login(phone, server, "olivia@bakery.example.com")
+        phone.goto(f"{server}/settings/pipelines/")
+        shot(phone, "pipeline-settings-phone")
+        assert _wide(phone) <= PHONE["width"]

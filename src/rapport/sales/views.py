@@ -520,3 +520,65 @@ def _line_errors(errors: dict, shown_as: list[int]) -> dict[str, list[str]]:
 def deal_remove(request, deal_id: int):
     services.deal_delete(actor=request.user, deal_id=deal_id)
     return done(request, "Deal deleted.", "deal_board")
+
+
+@login_required
+def pipeline_settings(request):
+    """Settings → Pipelines: each pipeline's stages (rename, re-weigh, reorder, add, delete),
+    and new pipelines (made with the usual six stages)."""
+    _require_settings(request)
+    outcome, values = submit(lambda: None), {}
+    if request.method == "POST":
+        values = {"name": request.POST.get("name", "")}
+        outcome = submit(lambda: services.pipeline_create(actor=request.user, data=values))
+        if outcome.ok:
+            return done(request, f"Pipeline {outcome.result.name} made with the usual stages.",
+                        "pipeline_settings")
+    return render(request, "sales/pipeline_settings.html", {
+        "pipelines": selectors.pipeline_list(), "values": values, "errors": outcome.errors,
+        "section": "settings"}, status=outcome.status)
+
+
+@login_required
+@require_POST
+def pipeline_edit(request, pipeline_id: int):
+    """A pipeline's buttons: make it the default, delete it, add a stage."""
+    action = request.POST.get("action")
+    if action == "default":
+        return act(request, lambda: services.pipeline_update(
+            actor=request.user, pipeline_id=pipeline_id, changes={"is_default": True}),
+            success="Deals from converted leads now go to this pipeline.",
+            to="pipeline_settings")
+    if action == "delete":
+        return act(request, lambda: services.pipeline_delete(actor=request.user,
+                                                             pipeline_id=pipeline_id),
+                   success="Pipeline deleted.", to="pipeline_settings")
+    if action == "add_stage":
+        data = {k: request.POST.get(k, "") for k in ("name", "probability")}
+        return act(request, lambda: services.stage_create(
+            actor=request.user, pipeline_id=pipeline_id, data=data),
+            success=lambda stage: f"Stage {stage.name} added.", to="pipeline_settings")
+    raise NotFound("no such action")
+
+
+@login_required
+@require_POST
+def stage_edit(request, stage_id: int):
+    """A stage's buttons: save its name and probability, move it up or down, delete it."""
+    action = request.POST.get("action")
+    if action == "save":
+        changes = {k: request.POST.get(k, "") for k in ("name", "probability")}
+        return act(request, lambda: services.stage_update(actor=request.user, stage_id=stage_id,
+                                                          changes=changes),
+                   success=lambda stage: f"Stage {stage.name} saved.", to="pipeline_settings")
+    if action in ("up", "down"):
+        stage = selectors.stage_get(stage_id=stage_id)
+        position = stage.position - 1 if action == "up" else stage.position + 1
+        return act(request, lambda: services.stage_update(
+            actor=request.user, stage_id=stage_id, changes={"position": max(position, 1)}),
+            success=lambda moved: f"{moved.name} moved {action}.", to="pipeline_settings")
+    if action == "delete":
+        return act(request, lambda: services.stage_delete(actor=request.user,
+                                                          stage_id=stage_id),
+                   success="Stage deleted.", to="pipeline_settings")
+    raise NotFound("no such action")

@@ -161,3 +161,32 @@ def test_the_deal_page_edits_lines_history_and_closes(pipeline, sales_a, web_as)
     history = html[html.index("Stage history"):html.index("</table>", html.index(
         "Stage history"))]
     assert history.count("<tr") == 5  # header + New, Lost, New, Won
+
+
+def test_pipeline_settings_add_rename_reorder_and_refuse(pipeline, owner, sales_a, web_as):
+    client = web_as(owner)
+    page = client.get("/settings/pipelines/")
+    assert page.status_code == 200 and "Wholesale" in page.content.decode()
+    client.post(f"/settings/pipelines/{pipeline.id}/", {"action": "add_stage",
+                                                         "name": "Tasting",
+                                                         "probability": "40"})
+    tasting = stage(pipeline, "Tasting")
+    assert tasting.position == 5  # after the last open stage, before won and lost
+    client.post(f"/settings/pipelines/stages/{tasting.id}/", {"action": "up"})
+    client.post(f"/settings/pipelines/stages/{tasting.id}/", {
+        "action": "save", "name": "Tasting day", "probability": "45"})
+    tasting.refresh_from_db()
+    assert (tasting.name, tasting.probability, tasting.position) == ("Tasting day", 45, 4)
+    deal_for(sales_a)
+    refused = client.post(f"/settings/pipelines/stages/{stage(pipeline, 'New').id}/",
+                          {"action": "delete"}, follow=True)
+    assert "New holds 1 deal; move them first" in refused.content.decode()
+    assert Stage.objects.filter(pipeline=pipeline).count() == 7
+    bad = client.post(f"/settings/pipelines/{pipeline.id}/", {"action": "add_stage",
+                                                               "name": "No odds"}, follow=True)
+    assert "is required for an open stage" in bad.content.decode()
+    made = client.post("/settings/pipelines/", {"name": "Events"}, follow=True)
+    assert "Pipeline Events made" in made.content.decode()
+    twice = client.post("/settings/pipelines/", {"name": "events"})
+    assert twice.status_code == 422 and "already a pipeline called" in twice.content.decode()
+    assert web_as(sales_a).get("/settings/pipelines/").status_code == 403
