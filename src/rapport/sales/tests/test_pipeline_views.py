@@ -190,3 +190,24 @@ def test_pipeline_settings_add_rename_reorder_and_refuse(pipeline, owner, sales_
     twice = client.post("/settings/pipelines/", {"name": "events"})
     assert twice.status_code == 422 and "already a pipeline called" in twice.content.decode()
     assert web_as(sales_a).get("/settings/pipelines/").status_code == 403
+
+
+def test_the_boards_queries_do_not_grow_with_its_cards(pipeline, sales_a, sales_a2, web_as):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = web_as(sales_a)
+
+    def count() -> int:
+        client.get("/deals/board/")
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/deals/board/").status_code == 200
+        return len(captured.captured_queries)
+
+    deal_for(sales_a)
+    few = count()
+    stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position"))
+    for i in range(60):
+        deal_for(sales_a if i % 2 else sales_a2, name=f"D{i}",
+                 stage_id=stages[i % 4].id)
+    assert count() == few
