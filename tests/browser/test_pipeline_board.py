@@ -189,3 +189,25 @@ def test_pipeline_settings_at_desktop_and_phone(page, browser, server, bakery):
         phone.goto(f"{server}/settings/pipelines/")
         shot(phone, "pipeline-settings-phone")
         assert _wide(phone) <= PHONE["width"]
+
+
+def test_more_loads_the_next_cards_of_a_column(page, server, bakery):
+    from rapport.sales import services
+
+    owner, sam, sara, pipeline, deals = bakery
+    for i in range(22):
+        services.deal_create(actor=sam, data={"name": f"Bakery order {i:02}", "amount": "10"})
+    login(page, server, "sam@bakery.example.com")
+    page.goto(f"{server}/deals/board/?owner=me")
+    new = column(page, "New")
+    expect(new).to_contain_text("25 deals")
+    expect(new.locator(".deal-card")).to_have_count(20)
+    new.get_by_role("link", name="More New deals").click()
+    expect(new.locator(".deal-card")).to_have_count(25)
+    expect(new.get_by_role("link", name="More New deals")).to_have_count(0)
+    # The cards that came later move like the others.
+    late = card(page, "Café Lind")
+    late.get_by_label("Move Café Lind to").select_option(label="Won")
+    late.get_by_role("button", name="Move Café Lind").click()
+    expect(column(page, "Won").locator(".deal-card")).to_contain_text(["Café Lind"])
+    expect(new).to_contain_text("24 deals")

@@ -211,3 +211,17 @@ def test_the_boards_queries_do_not_grow_with_its_cards(pipeline, sales_a, sales_
         deal_for(sales_a if i % 2 else sales_a2, name=f"D{i}",
                  stage_id=stages[i % 4].id)
     assert count() == few
+
+
+def test_the_list_view_filters_by_status(pipeline, sales_a, web_as):
+    won = deal_for(sales_a, name="Won one")
+    services.deal_move(actor=sales_a, deal_id=won.id, stage_id=stage(pipeline, "Won").id,
+                       version=1)
+    deal_for(sales_a, name="Still open")
+    client = web_as(sales_a)
+    html = client.get("/deals/", {"status": "won"}).content.decode()
+    assert "Won one" in html and "Still open" not in html
+    html = client.get("/deals/", {"status": "open"}).content.decode()
+    assert "Still open" in html and "Won one" not in html
+    bad = client.get("/deals/", {"status": "maybe"}).content.decode()
+    assert "must be one of open, won, lost" in bad
