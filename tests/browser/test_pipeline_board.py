@@ -211,3 +211,21 @@ def test_more_loads_the_next_cards_of_a_column(page, server, bakery):
     late.get_by_role("button", name="Move Café Lind").click()
     expect(column(page, "Won").locator(".deal-card")).to_contain_text(["Café Lind"])
     expect(new).to_contain_text("24 deals")
+
+
+def test_cancelling_the_lost_reason_puts_the_card_back(page, server, bakery):
+    from rapport.sales.models import Deal
+
+    owner, sam, sara, pipeline, deals = bakery
+    login(page, server, "sam@bakery.example.com")
+    page.goto(f"{server}/deals/board/")
+    box = page.get_by_label("Move Café Lind to")
+    box.select_option(label="Lost")
+    page.get_by_role("button", name="Move Café Lind").press("Enter")
+    expect(page.locator("#lost-dialog")).to_be_visible()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#lost-dialog")).to_be_hidden()
+    expect(column(page, "New").locator(".deal-card")).to_contain_text(["Café Lind"])
+    expect(page.get_by_label("Move Café Lind to")).to_have_value(str(deals["Café Lind"]
+                                                                     .stage_id))
+    assert Deal.objects.get(id=deals["Café Lind"].id).stage.name == "New"

@@ -14,7 +14,10 @@
   };
 
   const putBack = (origin) => {
-    if (origin && origin.from) origin.from.insertBefore(origin.card, origin.next || null);
+    if (!origin) return;
+    if (origin.from) origin.from.insertBefore(origin.card, origin.next || null);
+    const box = origin.card.querySelector("select[name=stage_id]");
+    if (box) box.value = origin.card.dataset.stageId; // the box says where the card is
   };
 
   const place = (card, data, keepFocus) => {
