@@ -12,7 +12,9 @@ UV_SYNC_ARGS ?=
 
 env:
 	@$(UV) --version >/dev/null 2>&1 || python3.12 -m pip install --quiet uv
-	$(UV) sync --frozen $(UV_SYNC_ARGS)
+	@# Bytecode compiled once here: every process (web workers, the worker, each CLI command)
+	@# would otherwise compile its imports again when PYTHONDONTWRITEBYTECODE is set.
+	$(UV) sync --frozen --compile-bytecode $(UV_SYNC_ARGS)
 
 demo: env
 	$(UV) run rapport migrate --no-input

@@ -17,7 +17,7 @@ What it does:
    some assigned to support and marketing), written by set-based SQL.
 2. Serves it with ``rapport serve`` (gunicorn gthread, as shipped) on 127.0.0.1.
 3. Times, one request at a time: each list (contacts, companies, orders, conversations, open
-   tasks) for each role (owner; a manager whose team has 5 people; sales, in that team;
+   and done tasks) for each role (owner; a manager whose team has 5 people; sales, in that team;
    support; marketing) at pages 1, 2, 50 and the last (cursors got by following ``next``
    through the selectors; the last page's from the list's order reversed); search (the API)
    for each role; the contact page; two filtered contact lists.
@@ -395,6 +395,9 @@ def _lists():
         ("open tasks", "/tasks/", activities.task_list, {},
          lambda user: activities.visible_tasks(user).filter(completed_at__isnull=True),
          ("due_at", "id"), False),
+        ("done tasks", "/tasks/?status=done", activities.task_list, {"status": "done"},
+         lambda user: activities.visible_tasks(user).filter(completed_at__isnull=False),
+         ("due_at", "id"), True),
     ]
 
 
@@ -773,7 +776,8 @@ def main() -> None:
                     if depth not in cursors:
                         continue
                     cursor = cursors[depth]
-                    path = url + (f"?{urlencode({'cursor': cursor})}" if cursor else "")
+                    joint = "&" if "?" in url else "?"
+                    path = url + (f"{joint}{urlencode({'cursor': cursor})}" if cursor else "")
                     if depth == "last" and cursor is None:
                         continue  # one page only: page 1 is the last
                     rows.append(Row(f"{name} list", role.name, depth, 100, [path] * n, role))

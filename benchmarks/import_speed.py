@@ -215,7 +215,8 @@ def main() -> None:
               f"{load} |")
     if profile:
         print()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(args.profile)
+        order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime
+        pstats.Stats(profile).sort_stats(order).print_stats(args.profile)
 
 
 if __name__ == "__main__":

@@ -141,8 +141,30 @@ def test_bulk_delete_asks_before_deleting(page, server, owner):
     assert not Contact.objects.filter(first_name="Ines", deleted_at__isnull=True).exists()
 
 
+def test_top_bar_menus_on_one_line(page, server, owner):
+    """At laptop width the top bar is one line: Sales pages share a menu, the account too."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    login(page, server, "olivia@bakery.example.com")
+    bar = page.locator(".topbar")
+    assert bar.bounding_box()["height"] < 70
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Leads")).to_be_hidden()
+    nav.locator("summary", has_text="Sales").click()
+    nav.get_by_role("link", name="Leads").click()
+    expect(page).to_have_url(re.compile(r"/leads/$"))
+    # The menu of the page you are on is marked, and closes with Escape.
+    sales = nav.locator("summary", has_text="Sales")
+    expect(sales).to_have_class("current")
+    sales.click()
+    expect(nav.get_by_role("link", name="Deals")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(nav.get_by_role("link", name="Deals")).to_be_hidden()
+    shot(page, "top-bar")
+
+
 def test_log_out(page, server, owner):
     login(page, server, "olivia@bakery.example.com")
+    page.locator(".account summary").click()
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(f"{server}/login/")
     expect(page.get_by_role("heading", name="Log in to Rapport")).to_be_visible()

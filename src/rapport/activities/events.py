@@ -42,6 +42,9 @@ EMAIL_UNCERTAIN = EventKind("email.uncertain", "Email may not have been sent",
                             f"{T}email_status.html")
 EMAIL_FAILED = EventKind("email.failed", "Email not sent", f"{T}email_status.html")
 EMAIL_REQUEUED = EventKind("email.requeued", "Email queued again", f"{T}email_status.html")
+# Sent to an address that is no contact's (a lead's): a contact's sent email is logged as a
+# conversation (``interaction.logged``) instead.
+EMAIL_SENT = EventKind("email.sent", "Email sent", f"{T}email_status.html")
 OUTGOING_MAIL_CHANGED = EventKind("outgoing_mail.changed", "Mail server settings changed",
                                   f"{T}email_template.html")
 
@@ -49,7 +52,7 @@ KINDS = [INTERACTION_LOGGED, INTERACTION_UPDATED, INTERACTION_DELETED, TASK_CREA
          TASK_UPDATED, TASK_COMPLETED, TASK_REOPENED, TASK_DELETED, REMINDER_EMAILED,
          CALENDAR_FEED_CREATED, CALENDAR_FEED_REVOKED, EMAIL_TEMPLATE_CREATED,
          EMAIL_TEMPLATE_UPDATED, EMAIL_TEMPLATE_DELETED, EMAIL_QUEUED, EMAIL_UNCERTAIN,
-         EMAIL_FAILED, EMAIL_REQUEUED, OUTGOING_MAIL_CHANGED, CALL_RECORDED,
+         EMAIL_FAILED, EMAIL_REQUEUED, EMAIL_SENT, OUTGOING_MAIL_CHANGED, CALL_RECORDED,
          CALL_TRANSCRIBED]
 
 Snapshot = dict[str, Any]
@@ -138,7 +141,7 @@ def email_template_deleted(*, template_id: int, actor_id: int, shown: Snapshot) 
                     entity_id=template_id, actor_id=actor_id, before=shown)
 
 
-def _email_event(kind: EventKind, *, email_id: int, contact_id: int, actor_id: int | None,
+def _email_event(kind: EventKind, *, email_id: int, contact_id: int | None, actor_id: int | None,
                  shown: Snapshot) -> NewEvent:
     """On the person's timeline: what happened to an email on its way out (once it is sent,
     the email itself is logged as a conversation: ``interaction.logged``)."""
@@ -160,6 +163,10 @@ def email_failed(**kwargs: Any) -> NewEvent:
 
 def email_requeued(**kwargs: Any) -> NewEvent:
     return _email_event(EMAIL_REQUEUED, **kwargs)
+
+
+def email_sent(**kwargs: Any) -> NewEvent:
+    return _email_event(EMAIL_SENT, **kwargs)
 
 
 def outgoing_mail_changed(*, settings_id: int, actor_id: int, before: Snapshot,

@@ -225,6 +225,15 @@ class EmailSendInput(Input):
         "", description="one of the person's addresses; empty: their primary one")
 
 
+class TransactionalEmailInput(Input):
+    """A system email to an address that is nobody's contact yet (a confirmation link):
+    plain text, as given (no template), sent by the worker through the same ledger."""
+
+    to: Annotated[str, Text.of(OutboundEmail, "to_address", min_length=1)]
+    subject: _text("subject", model=OutboundEmail, required=True)  # type: ignore[valid-type]
+    body: Annotated[str, Text(20_000, min_length=1)]
+
+
 class OutgoingMailInput(Input):
     """The outgoing mail server, as the settings page overrides it (empty: the environment's).
     No password here: it comes from ``EMAIL_HOST_PASSWORD`` only."""

@@ -186,6 +186,10 @@ class Task(EditableModel):
                                             deleted_at__isnull=True)),
             models.Index(fields=["assignee", "completed_at"], name="task_assignee_done_idx",
                          condition=models.Q(completed_at__isnull=False)),
+            # A person's (or, merged per member, a team's) done tasks, newest due first.
+            models.Index(fields=["assignee", "due_at", "id"], name="task_assignee_done_due_idx",
+                         condition=models.Q(completed_at__isnull=False,
+                                            deleted_at__isnull=True)),
             models.Index(fields=["due_at", "id"], name="task_due_idx"),
             models.Index(fields=["contact", "due_at"], name="task_contact_idx"),
             deleted_index("task_deleted_idx"),
@@ -387,8 +391,11 @@ class OutboundEmail(TimestampedModel):
     and becomes ``uncertain`` instead of being sent a second time.
     """
 
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE,
-                                related_name="+", db_index=False)
+    # None for an email to someone who is not a contact yet (a sales lead in a nurturing
+    # sequence): ``reference`` then says whose it is, and no conversation is logged.
+    contact = models.ForeignKey("contacts.Contact", null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="+", db_index=False)
+    reference = models.CharField(max_length=100, blank=True, default="")  # "lead:42"
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                on_delete=models.SET_NULL, related_name="+", db_index=False)
     template = models.ForeignKey(EmailTemplate, null=True, blank=True,

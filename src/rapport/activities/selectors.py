@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from rapport.activities.dates import FollowUp, business_zone, find_follow_up
+from rapport.activities.mail.signature import parse_signature, without_quotes
 from rapport.activities.models import (
     INTERACTION_TYPES,
     SEND_STATUSES,
@@ -32,7 +33,7 @@ from rapport.activities.models import (
     Reminder,
     Task,
 )
-from rapport.contacts.selectors import contact_get
+from rapport.contacts.selectors import contact_get, joined_contact_deferred
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.pagination import Page, keyset, merged_page, page_limit, page_of
 from rapport.core.permissions import can, visible_owners
@@ -138,7 +139,9 @@ def interaction_list(*, user: Any, params: dict[str, Any] | None = None) -> Page
         queryset = queryset.filter(occurred_at__lt=day_start(until + dt.timedelta(days=1)))
     fields = ("occurred_at", "id")
     queryset = keyset(queryset, fields, True, params.get("cursor"))
-    return page_of(queryset.select_related("contact", "author"), fields, limit, params)
+    return page_of(queryset.select_related("contact", "author")
+                   .defer(*joined_contact_deferred(), *_user_deferred("author")),
+                   fields, limit, params)
 
 
 def interaction_get(*, user: Any, interaction_id: int) -> Interaction:
@@ -241,18 +244,28 @@ def task_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
     fields = ("due_at", "id")
     descending = status == "done"
     owners = visible_owners(user, "tasks.view")
-    if status == "open" and not assignee and owners and len(owners) > 1:
-        # A team's open tasks: each member's read in order through the (assignee, due)
-        # index, merged (sorting a team's every open task took a second at 100,000 tasks).
+    if status != "all" and not assignee and owners and len(owners) > 1:
+        # A team's open (or done) tasks: each member's read in order through an (assignee,
+        # due) index, merged (sorting a team's every open task took a second at 100,000).
         return merged_page(
             [queryset.filter(assignee_id=owner) for owner in owners], fields, descending,
             params.get("cursor"), limit, filters=params, lead=("assignee_id",),
-            load=lambda ids: Task.objects.filter(id__in=ids).select_related("contact",
-                                                                           "assignee"))
+            load=lambda ids: _listed_tasks(Task.objects.filter(id__in=ids)))
     one_assignee = bool(assignee) or (owners is not None and len(owners) == 1)
-    lead = ("assignee_id",) if status == "open" and one_assignee else ()
+    lead = ("assignee_id",) if status != "all" and one_assignee else ()
     queryset = keyset(queryset, fields, descending, params.get("cursor"), lead=lead)
-    return page_of(queryset.select_related("contact", "assignee"), fields, limit, params)
+    return page_of(_listed_tasks(queryset), fields, limit, params)
+
+
+def _user_deferred(path: str) -> tuple[str, ...]:
+    """What a row that names a user never reads of them."""
+    return tuple(f"{path}__{name}" for name in ("password", "last_login", "date_joined"))
+
+
+def _listed_tasks(queryset: QuerySet[Task]) -> QuerySet[Task]:
+    """A list's tasks with the names of their person and assignee (not their whole rows)."""
+    return queryset.select_related("contact", "assignee").defer(
+        *joined_contact_deferred(), *_user_deferred("assignee"))
 
 
 def task_get(*, user: Any, task_id: int) -> Task:
@@ -461,7 +474,35 @@ def can_change_template(user: Any, template: EmailTemplate) -> bool:
 
 
 def visible_emails(user: Any) -> QuerySet[OutboundEmail]:
-    return OutboundEmail.objects.restrict(user, "view").filter(contact__deleted_at__isnull=True)
+    """Emails to people (those to an address alone, a lead's, are shown by whoever queued
+    them: ``outbound_email_states``)."""
+    return OutboundEmail.objects.restrict(user, "view").filter(
+        contact__isnull=False, contact__deleted_at__isnull=True)
+
+
+def outbound_email_states(*, email_ids: list[int] | set[int]) -> dict[int, dict[str, Any]]:
+    """Where these emails are on their way out, by id (for the app that queued them with
+    ``email_queue_to_address``, which has checked who may see them)."""
+    rows = OutboundEmail.objects.filter(id__in=list(email_ids)).values(
+        "id", "status", "subject", "to_address", "sent_at", "last_error")
+    return {row["id"]: dict(row) for row in rows}
+
+
+def interactions_with_addresses(*, interaction_ids: list[int] | set[int]
+                                ) -> list[dict[str, Any]]:
+    """Who these conversations were with, for event subscribers (no user: they act for the
+    business): type, direction, the sender's address and every address of the person."""
+    rows = (Interaction.objects.filter(id__in=list(interaction_ids), deleted_at__isnull=True)
+            .select_related("contact").order_by("id"))
+    out = []
+    for row in rows:
+        addresses = {str(a).lower() for a in [row.contact.primary_email,
+                                                *(row.contact.emails or [])] if a}
+        out.append({"id": row.id, "type": row.type, "direction": row.direction,
+                    "from_address": row.from_address.lower(), "contact_id": row.contact_id,
+                    "contact_addresses": sorted(addresses), "subject": row.subject,
+                    "occurred_at": row.occurred_at})
+    return out
 
 
 def outbound_email_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
@@ -578,3 +619,26 @@ def merge_context(*, user: Any, contact_id: int) -> dict[str, Any]:
     business = mail_server().business_name
     context["business"] = {"name": business} if business else {}
     return context
+
+
+# --- mail from new senders, for the apps that follow it up (sales: leads) ------------------------
+
+def captured_mail_facts(*, interaction_ids: list[int]) -> list[dict[str, Any]]:
+    """For captured inbound email interactions (by id): the sender's address and name, the
+    message's new text (quoted replies left out) and what its signature says (website,
+    company, job title). For an app's event subscriber (no user: the system reads what it
+    just stored); interactions that are not captured inbound mail are left out."""
+    facts = []
+    for interaction in (Interaction.objects.filter(
+            id__in=interaction_ids, type=InteractionType.EMAIL, direction="inbound",
+            mail__isnull=False, deleted_at__isnull=True)
+            .select_related("contact").order_by("id")):
+        name = " ".join(part for part in (interaction.contact.first_name,
+                                          interaction.contact.last_name) if part)
+        sign = parse_signature(interaction.body, sender_name=name)
+        facts.append({"interaction_id": interaction.id, "contact_id": interaction.contact_id,
+                      "from_address": interaction.from_address, "name": name,
+                      "subject": interaction.subject, "text": without_quotes(interaction.body),
+                      "website": sign.website, "company": sign.company,
+                      "job_title": sign.job_title})
+    return facts

@@ -49,7 +49,8 @@ class ContactOut(Schema):
 
     @staticmethod
     def resolve_tags(obj: Contact) -> list[str]:
-        return [t.name for t in obj.tags.all()]
+        names = getattr(obj, "tag_names", None)  # a list's page has them already
+        return names if names is not None else [t.name for t in obj.tags.all()]
 
 
 class ContactPage(Schema):
@@ -84,7 +85,8 @@ class CompanyOut(Schema):
 
     @staticmethod
     def resolve_tags(obj: Company) -> list[str]:
-        return [t.name for t in obj.tags.all()]
+        names = getattr(obj, "tag_names", None)  # a list's page has them already
+        return names if names is not None else [t.name for t in obj.tags.all()]
 
 
 class CompanyPage(Schema):

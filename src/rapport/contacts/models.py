@@ -70,6 +70,8 @@ class Company(EditableModel):
 
     policy = OwnedBy("companies")
     objects = RestrictedQuerySet.as_manager()
+    # Not a column: a list page's tag names of the company, loaded for the page at once.
+    tag_names: list[str]
 
     class Meta:
         indexes = [
@@ -118,6 +120,8 @@ class Contact(EditableModel):
     objects = RestrictedQuerySet.as_manager()
     # Not a column: the company as this viewer may see it (contacts.shown).
     shown_company: Company | None
+    # Not a column: a list page's tag names of the person, loaded for the page at once.
+    tag_names: list[str]
 
     class Meta:
         indexes = [

@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from rapport.accounts.selectors import display_names
 from rapport.contacts.models import (
     Company,
+    CompanyTag,
     Contact,
     ContactTag,
     CustomFieldDefinition,
@@ -58,6 +59,43 @@ def _id_param(value: Any, name: str, reason: str) -> int:
     if not 1 <= number <= MAX_ID:
         raise ValidationFailed({name: reason})
     return number
+
+
+# What a list row never reads of the company and owner it joins (JSON and dates cost a
+# conversion per row; the page shows a name).
+OWNER_DEFERRED = ("owner__password", "owner__last_login", "owner__date_joined")
+# What a row that shows a person by name (an order's, a task's) never reads of them.
+CONTACT_NAME_DEFERRED = (
+    "emails", "phones", "addresses", "notes", "preferences", "custom_fields", "search_text",
+    "email_opt_in_at", "email_opt_in_source", "source", "created_at", "updated_at",
+    "deleted_at")
+# The contacts list's own rows: what the page shows and sorts by, nothing more.
+CONTACT_ROW_DEFERRED = tuple(f for f in CONTACT_NAME_DEFERRED if f != "updated_at")
+
+
+def joined_contact_deferred(path: str = "contact") -> tuple[str, ...]:
+    """``CONTACT_NAME_DEFERRED`` for a contact joined through ``path`` (``select_related``)."""
+    return tuple(f"{path}__{name}" for name in CONTACT_NAME_DEFERRED)
+LISTED_RELATED_DEFERRED = (
+    "company__address", "company__custom_fields", "company__created_at",
+    "company__updated_at", "company__deleted_at", *OWNER_DEFERRED)
+
+
+def attach_tag_names(rows: list[Any]) -> None:
+    """Set ``tag_names`` (A–Z) on each contact or company of a page: one query of names for
+    the whole page, no tag objects or per-row related managers."""
+    if not rows:
+        return
+    link: type[ContactTag] | type[CompanyTag] = ContactTag
+    key = "contact_id"
+    if not isinstance(rows[0], Contact):
+        link, key = CompanyTag, "company_id"
+    names: dict[int, list[str]] = {row.id: [] for row in rows}
+    for row_id, name in (link.objects.filter(**{f"{key}__in": list(names)})
+                         .order_by("tag__name").values_list(key, "tag__name")):
+        names[row_id].append(name)
+    for row in rows:
+        row.tag_names = names[row.id]
 
 
 def visible_contacts(user, action: str = "view") -> QuerySet[Contact]:
@@ -128,8 +166,11 @@ def _matching(queryset: QuerySet[Contact], params: dict[str, Any]) -> QuerySet[C
     return queryset.filter(_custom_filters("contact", params))
 
 
-def contact_list(*, user, params: dict[str, Any] | None = None) -> Page:
-    """One page of contacts, filtered and sorted, with a cursor for the next page."""
+def contact_list(*, user, params: dict[str, Any] | None = None, rows_only: bool = False
+                 ) -> Page:
+    """One page of contacts, filtered and sorted, with a cursor for the next page.
+
+    ``rows_only``: load only what the list page shows (not the API's whole record)."""
     params = _clean_params(params)
     sort = params.get("sort", "name")
     if sort not in CONTACT_SORTS:
@@ -147,7 +188,7 @@ def contact_list(*, user, params: dict[str, Any] | None = None) -> Page:
 
     def shown(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
         return with_company_shown(user, queryset).select_related("company", "owner") \
-            .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+            .defer(*LISTED_RELATED_DEFERRED, *(CONTACT_ROW_DEFERRED if rows_only else ()))
 
     if owners is None or len(owners) == 1:
         # Everyone's records, or one person's: one ordered walk of one index.
@@ -161,6 +202,7 @@ def contact_list(*, user, params: dict[str, Any] | None = None) -> Page:
                            descending, cursor, limit, filters=params, lead=("owner_id",),
                            load=lambda ids: shown(Contact.objects.filter(id__in=ids)))
     attach_shown_companies(user, page.items)
+    attach_tag_names(page.items)
     return page
 
 
@@ -342,18 +384,21 @@ def company_list(*, user, params: dict[str, Any] | None = None) -> Page:
     limit = page_limit(params)
 
     def shown(companies: QuerySet[Company]) -> QuerySet[Company]:
-        return companies.select_related("owner").prefetch_related("tags")
+        return companies.select_related("owner").defer(*OWNER_DEFERRED)
 
     owners = visible_owners(user, "companies.view")
     if owners and len(owners) > 1 and not params.get("q") and params.get("owner") != "me":
-        return merged_page([queryset.filter(owner_id=owner) for owner in owners], fields,
+        page = merged_page([queryset.filter(owner_id=owner) for owner in owners], fields,
                            False, params.get("cursor"), limit, filters=params,
                            lead=("owner_id",),
                            load=lambda ids: shown(Company.objects.filter(id__in=ids)))
-    one_owner = params.get("owner") == "me" or (owners is not None and len(owners) == 1)
-    owner_lead = ("owner_id",) if one_owner else ()
-    queryset = keyset(queryset, fields, False, params.get("cursor"), lead=owner_lead)
-    return page_of(shown(queryset), fields, limit, params)
+    else:
+        one_owner = params.get("owner") == "me" or (owners is not None and len(owners) == 1)
+        owner_lead = ("owner_id",) if one_owner else ()
+        queryset = keyset(queryset, fields, False, params.get("cursor"), lead=owner_lead)
+        page = page_of(shown(queryset), fields, limit, params)
+    attach_tag_names(page.items)
+    return page
 
 
 def company_get(*, user, company_id: int) -> Company:

@@ -49,7 +49,8 @@ def _contact_form_context(request, values, outcome, **extra):
 
 @login_required
 def contact_list(request):
-    listing = list_page(request, selectors.contact_list, LIST_PARAMS, prefixes=("cf_",))
+    listing = list_page(request, selectors.contact_list, LIST_PARAMS, prefixes=("cf_",),
+                        rows_only=True)
     return render(request, "contacts/contact_list.html", {
         **listing.context(), "stages": LIFECYCLE_STAGES,
         "owners": user_list(user=request.user), "tags": selectors.tag_list(),

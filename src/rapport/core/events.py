@@ -29,6 +29,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from rapport.core.bulk import insert_rows
 from rapport.core.models import AuditHead, Event
 
 GENESIS = "0" * 64
@@ -133,10 +134,30 @@ class NewEvent:
     occurred_at: dt.datetime | None = None
 
 
-def _insert(rows: list[Event], followed: list[Event]) -> None:
-    Event.objects.bulk_create(rows)
-    if _subscribers:  # keep the rows only when someone follows them after the commit
-        followed.extend(rows)
+EVENT_COLUMNS = ("occurred_at", "actor_id", "kind", "entity_type", "entity_id", "contact_id",
+                 "before", "after", "salt", "payload_hash", "seq", "prev_hash", "hash")
+
+
+def _followed_kinds() -> frozenset[str] | None:
+    """The kinds some subscriber follows (None: every kind)."""
+    kinds: set[str] = set()
+    for wanted, _ in _subscribers:
+        if wanted is None:
+            return None
+        kinds |= wanted
+    return frozenset(kinds)
+
+
+def _insert(rows: list[tuple], followed: list[Event], kinds: frozenset[str] | None) -> None:
+    """Plain multi-row INSERTs (no ORM compile per event); ``Event`` rows are made, with their
+    ids, only for the kinds a subscriber follows after the commit."""
+    wanted = [row for row in rows if kinds is None or row[2] in kinds]
+    ids = dict(insert_rows(Event, EVENT_COLUMNS, rows,
+                           returning=("salt", "id") if wanted else ()))
+    for row in wanted:  # the salt is new and random: it tells each inserted row's id
+        event = Event(**dict(zip(EVENT_COLUMNS, row, strict=True)))
+        event.id = ids[row[8]]
+        followed.append(event)
 
 
 def record_events(new_events: Iterable[NewEvent], *, batch_size: int = 5000) -> int:
@@ -149,8 +170,9 @@ def record_events(new_events: Iterable[NewEvent], *, batch_size: int = 5000) -> 
     always sealed on the way in.
     """
     with transaction.atomic():
-        rows: list[Event] = []
+        rows: list[tuple] = []
         written_rows: list[Event] = []
+        kinds = _followed_kinds()
         written = 0
         now = timezone.now()
         chain: list | None = None  # [seq, hash] of the newest link while we hold the lock
@@ -162,26 +184,25 @@ def record_events(new_events: Iterable[NewEvent], *, batch_size: int = 5000) -> 
                     chain = list(_seal_locked()[1:])
             before, after = to_json_value(item.before), to_json_value(item.after)
             salt = new_salt()
-            row = Event(
-                occurred_at=item.occurred_at or now, actor_id=item.actor_id, kind=item.kind,
-                entity_type=item.entity_type, entity_id=item.entity_id,
-                contact_id=item.contact_id, before=before, after=after, salt=salt,
-                payload_hash=payload_commitment(salt, before, after),
-            )
+            occurred_at = item.occurred_at or now
+            payload_hash = payload_commitment(salt, before, after)
+            seq = prev_hash = link = None
             if chain is not None:
                 chain[0] += 1
-                row.seq, row.prev_hash = chain[0], chain[1]
-                row.hash = chain[1] = event_digest(
-                    chain[1], seq=chain[0], occurred_at=row.occurred_at, actor_id=row.actor_id,
-                    kind=row.kind, entity_type=row.entity_type, entity_id=row.entity_id,
-                    contact_id=row.contact_id, payload_hash=row.payload_hash)
-            rows.append(row)
+                seq, prev_hash = chain[0], chain[1]
+                link = chain[1] = event_digest(
+                    chain[1], seq=seq, occurred_at=occurred_at, actor_id=item.actor_id,
+                    kind=item.kind, entity_type=item.entity_type, entity_id=item.entity_id,
+                    contact_id=item.contact_id, payload_hash=payload_hash)
+            rows.append((occurred_at, item.actor_id, item.kind, item.entity_type,
+                         item.entity_id, item.contact_id, before, after, salt, payload_hash,
+                         seq, prev_hash, link))
             if len(rows) >= batch_size:
-                _insert(rows, written_rows)
+                _insert(rows, written_rows, kinds)
                 written += len(rows)
                 rows = []
         if rows:
-            _insert(rows, written_rows)
+            _insert(rows, written_rows, kinds)
             written += len(rows)
         if written:
             if chain is not None:

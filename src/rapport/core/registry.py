@@ -29,13 +29,15 @@ from rapport.core.permissions import Resource
 
 @dataclass(frozen=True)
 class NavEntry:
-    """A link in the main navigation; shown to users who hold ``permission``."""
+    """A link in the main navigation; shown to users who hold ``permission``. Entries with the
+    same ``group`` share one menu in the top bar (placed at its first entry's ``order``)."""
 
     label: str
     url_name: str
     section: str
     order: int = 100
     permission: str | None = None
+    group: str = ""
 
 
 @dataclass(frozen=True)

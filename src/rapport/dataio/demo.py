@@ -198,6 +198,8 @@ class DemoReport:
     interactions: int = 0
     tasks: int = 0
     email_templates: int = 0
+    leads: int = 0
+    deals: int = 0
     events: int = 0
     login_email: str = USERS[0][0]
     password: str = DEMO_PASSWORD
@@ -248,6 +250,17 @@ def demo_load(*, seed: int = 1, if_empty: bool = False, today: dt.date | None = 
         log(f"  {report.interactions} conversations, {report.tasks} open tasks")
         report.email_templates = _email_templates(users, start)
         log(f"  {report.email_templates} email templates")
+        # The sales side: web form, rules, leads and deals (dataio/demo_sales.py).
+        from rapport.dataio.demo_sales import sales_demo
+
+        sold = sales_demo(rng=random.Random(rng.randrange(1 << 30)), users=users,
+                          company_ids=company_ids, company_names=[c[0] for c in COMPANIES],
+                          end=end)
+        report.leads, report.deals = sold.leads, sold.deals
+        report.contacts += len(sold.contact_ids)
+        report.companies += len(sold.company_ids)
+        log(f"  {sold.leads} leads ({sold.converted} converted), {sold.deals} deals "
+            f"({sold.won} won, {sold.lost} lost)")
     from rapport.core.models import Event
 
     report.events = Event.objects.count()

@@ -75,7 +75,8 @@ class OrderOut(Schema):
 
     @staticmethod
     def resolve_lines(obj: Order) -> list[OrderLine]:
-        return list(obj.lines.all())
+        listed = getattr(obj, "line_list", None)  # a list's page has them already
+        return listed if listed is not None else list(obj.lines.all())
 
 
 class OrderPage(Schema):

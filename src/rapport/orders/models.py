@@ -56,6 +56,8 @@ class Order(models.Model):
     # Whoever may see the customer sees their orders.
     policy = OwnedBy("orders", owner="contact__owner")
     objects = RestrictedQuerySet.as_manager()
+    # Not a column: a list page's lines of the order, loaded for the page at once.
+    line_list: list[OrderLine]
 
     class Meta:
         indexes = [

@@ -13,9 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, TruncMonth
+from django.utils import timezone
 
-from rapport.contacts.selectors import contact_get
+from rapport.contacts.selectors import contact_get, joined_contact_deferred
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
 from rapport.core.pagination import Page, keyset, page_limit, page_of
 from rapport.core.permissions import can
@@ -173,7 +174,23 @@ def order_list(*, user, params: dict[str, Any] | None = None) -> Page:
         queryset = queryset.filter(contact_id=contact_id)
     fields = ("ordered_at", "id")
     queryset = keyset(queryset, fields, True, params.get("cursor"))
-    return page_of(_with_lines(queryset), fields, limit, params)
+    # The list shows the customer's name: their other columns stay in the database.
+    page = page_of(queryset.select_related("contact").defer(*joined_contact_deferred()),
+                   fields, limit, params)
+    _attach_lines(page.items)
+    return page
+
+
+def _attach_lines(orders: list[Order]) -> None:
+    """Each order's lines (with their product) as ``line_list``: one query for the page, and
+    no related manager or queryset made per order as ``prefetch_related`` does."""
+    by_order: dict[int, list[OrderLine]] = {order.id: [] for order in orders}
+    if by_order:
+        for line in (OrderLine.objects.filter(order_id__in=list(by_order))
+                     .select_related("product").order_by("id")):
+            by_order[line.order_id].append(line)
+    for order in orders:
+        order.line_list = by_order[order.id]
 
 
 def order_get(*, user, order_id: int) -> Order:
@@ -233,3 +250,20 @@ def purchase_summary(*, user, contact_id: int | None = None, contact=None,
         orders.order_by("-ordered_at", "-id").prefetch_related("lines__product")[:recent]
     )
     return summary
+
+
+# --- revenue by month (for the sales forecast) -------------------------------------------------
+
+def monthly_revenue(*, user, since: dt.date, until: dt.date) -> dict[dt.date, Decimal]:
+    """Order revenue per calendar month (its first day) from ``since`` up to, not including,
+    ``until``, of the orders ``user`` may see; months without orders are left out."""
+    start = timezone.make_aware(dt.datetime.combine(since, dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(until, dt.time.min))
+    rows = (visible_orders(user).filter(ordered_at__gte=start, ordered_at__lt=end)
+            .annotate(month=TruncMonth("ordered_at")).order_by()
+            .values("month").annotate(revenue=Sum("total")).values_list("month", "revenue"))
+    out: dict[dt.date, Decimal] = {}
+    for month, revenue in rows:
+        day = month.date() if isinstance(month, dt.datetime) else month
+        out[day] = out.get(day, Decimal("0")) + (revenue or Decimal("0"))
+    return out

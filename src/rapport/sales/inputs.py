@@ -19,12 +19,18 @@ from rapport.sales.models import (
     AssignmentRule,
     Deal,
     DealLine,
+    GoalPeriod,
+    Grade,
     Lead,
     LeadStatus,
     Operator,
     Pipeline,
     ScoringField,
+    Sequence,
+    SequenceStep,
     Stage,
+    StepKind,
+    Territory,
     WebForm,
 )
 
@@ -34,7 +40,8 @@ COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
 FORM_FIELDS = {"name": "Name", "email": "Email", "phone": "Phone", "company_name": "Company",
                "website": "Website", "job_title": "Job title", "country": "Country",
                "postcode": "Postcode", "industry": "Industry",
-               "company_size": "Company size", "message": "Message"}
+               "company_size": "Company size", "product_interest": "Interested in",
+               "message": "Message"}
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 VALUELESS = (Operator.IS_SET, Operator.IS_EMPTY)
 
@@ -97,6 +104,7 @@ class LeadInput(Input):
     company_size: Size = ""
     message: Annotated[str, Text(5000)] = ""
     source: _text(Lead, "source") = ""  # type: ignore[valid-type]
+    product_interest: _text(Lead, "product_interest") = ""  # type: ignore[valid-type]
     utm_source: _text(Lead, "utm_source") = ""  # type: ignore[valid-type]
     utm_medium: _text(Lead, "utm_medium") = ""  # type: ignore[valid-type]
     utm_campaign: _text(Lead, "utm_campaign") = ""  # type: ignore[valid-type]
@@ -126,6 +134,7 @@ class LeadUpdate(Input):
     industry: _text(Lead, "industry") = ""  # type: ignore[valid-type]
     company_size: Size = ""
     source: _text(Lead, "source") = ""  # type: ignore[valid-type]
+    product_interest: _text(Lead, "product_interest") = ""  # type: ignore[valid-type]
     status: Literal[LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED,
                     LeadStatus.DISQUALIFIED] = LeadStatus.NEW
     owner_id: RecordId | None = None
@@ -199,6 +208,15 @@ Codes = Annotated[list[Annotated[str, Text(20, min_length=1)]], BeforeValidator(
                   Field(max_length=200)]
 
 
+def _lower_unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(v.strip().lower() for v in values))
+
+
+# Free-text names (industries, regions, product lines), matched without regard to case.
+Lines = Annotated[list[Annotated[str, Text(100, min_length=1)]], BeforeValidator(_list),
+                  Field(max_length=100), AfterValidator(_lower_unique)]
+
+
 def _countries(values: list[str]) -> list[str]:
     return list(dict.fromkeys(_country(v) for v in values))
 
@@ -211,17 +229,29 @@ class AssignmentRuleInput(Input):
                           BeforeValidator(_list), Field(max_length=100),
                           AfterValidator(lambda v: list(dict.fromkeys(i.lower() for i in v)))] = []
     company_sizes: Annotated[list[CompanySize], BeforeValidator(_list)] = []
+    # A lead's product interest must be one of these (skill routing); empty: any.
+    product_lines: Lines = []
     method: AssignmentMethod
-    team_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
-    user_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
-    cap: Annotated[int | None, BeforeValidator(_blank_is_none), Field(ge=1, le=100000)] = None
+    # The territory's rules pick the leads and its members share them (instead of a team's).
+    territory_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    team_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = Field(
+        None, validate_default=True)
+    user_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = Field(
+        None, validate_default=True)
+    cap: Annotated[Annotated[int, Field(ge=1, le=100000)] | None,
+                   BeforeValidator(_blank_is_none)] = None
+    first_response_minutes: Annotated[Annotated[int, Field(ge=1, le=60 * 24 * 30)] | None,
+                                      BeforeValidator(_blank_is_none)] = Field(
+        None, description="untouched this many minutes after assignment: handed to the next "
+                          "rep and the manager told; empty: never")
 
     @field_validator("team_id")
     @classmethod
     def _team(cls, value: int | None, info: ValidationInfo) -> int | None:
-        if value is None and info.data.get("method") in (AssignmentMethod.ROUND_ROBIN,
-                                                         AssignmentMethod.LEAST_LOADED):
-            raise ValueError("is required: the team whose members share these leads")
+        if value is None and info.data.get("territory_id") is None and \
+                info.data.get("method") in (AssignmentMethod.ROUND_ROBIN,
+                                            AssignmentMethod.LEAST_LOADED):
+            raise ValueError("is required (or a territory): whose members share these leads")
         return value
 
     @field_validator("user_id")
@@ -256,6 +286,16 @@ class WebFormInput(Input):
     required: FormFields = []
     source: _text(WebForm, "source") = "web form"  # type: ignore[valid-type]
     redirect_url: Annotated[str, Text.of(WebForm, "redirect_url"), AfterValidator(_redirect)] = ""
+    # Mail each new person a link to confirm; their lead is assigned once they click it.
+    double_opt_in: bool = False
+
+    @field_validator("double_opt_in")
+    @classmethod
+    def _opt_in_needs_email(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and "email" not in (info.data.get("required") or []):
+            raise ValueError("needs the email field on the form and required: the link is "
+                             "mailed there")
+        return value
 
     @field_validator("required")
     @classmethod
@@ -264,6 +304,86 @@ class WebFormInput(Input):
         if missing:
             raise ValueError(f"{', '.join(missing)} must be on the form to be required")
         return value
+
+
+__all__ = ["AssignmentRuleInput", "ConvertInput", "DealInput", "EnrolInput", "FORM_FIELDS",
+           "LeadChanges", "LeadInput", "LeadUpdate", "ScoringRuleInput", "SequenceChanges",
+           "SequenceInput", "SequenceStepInput", "UTM_FIELDS", "WebFormInput"]
+
+
+# --- sequences (nurturing) ---------------------------------------------------------------------
+
+MAX_STEPS = 50
+
+
+class SequenceStepInput(Input):
+    """One step: an email (a saved template) or a task (its title), ``wait_days`` after the
+    step before it (after enrolment, for the first)."""
+
+    kind: StepKind
+    wait_days: Annotated[int, Field(ge=0, le=365)] = 0
+    template_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = Field(
+        None, validate_default=True, description="the email template (email steps)")
+    task_title: _text(SequenceStep, "task_title") = Field(  # type: ignore[valid-type]
+        "", validate_default=True, description="the task's title (task steps)")
+
+    @field_validator("template_id")
+    @classmethod
+    def _template_for_email(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if info.data.get("kind") == StepKind.EMAIL and value is None:
+            raise ValueError("is required for an email step: the template to send")
+        return value if info.data.get("kind") == StepKind.EMAIL else None
+
+    @field_validator("task_title")
+    @classmethod
+    def _title_for_task(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") == StepKind.TASK and not value:
+            raise ValueError("is required for a task step: what the owner is to do")
+        return value if info.data.get("kind") == StepKind.TASK else ""
+
+
+def _grades(value: Any) -> Any:
+    """Grades as a list or as text: "A, B" or "AB"."""
+    if isinstance(value, str):
+        value = [ch for ch in value.upper() if ch.isalnum()]
+    return value
+
+
+class SequenceInput(Input):
+    name: _text(Sequence, "name", required=True)  # type: ignore[valid-type]
+    active: bool = True
+    stop_on_reply: bool = True
+    stop_on_meeting: bool = True
+    stop_on_convert: bool = True
+    auto_enrol: bool = Field(False, description="enrol each new lead that matches the "
+                                                "auto_ conditions (none: every new lead)")
+    auto_source: _text(Sequence, "auto_source") = ""  # type: ignore[valid-type]
+    auto_web_form_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    auto_grades: Annotated[list[Grade], BeforeValidator(_grades), Field(max_length=4),
+                           AfterValidator(lambda v: sorted(set(v)))] = []
+    steps: Annotated[list[SequenceStepInput], Field(min_length=1, max_length=MAX_STEPS)]
+
+
+if TYPE_CHECKING:
+    SequenceChanges = SequenceInput
+else:
+    SequenceChanges = partial(SequenceInput, "SequenceChanges")
+
+
+class EnrolInput(Input):
+    sequence_id: RecordId
+
+
+# --- capture: CSV import of leads -----------------------------------------------------------------
+
+class LeadsImportOptions(Input):
+    """The leads import's own option: the source of rows without a ``source`` cell."""
+
+    default_source: _text(Lead, "source", required=True) = Field(  # type: ignore[valid-type]
+        "import", title="Source for rows without one")
+
+
+__all__ += ["LeadsImportOptions"]
 
 
 # --- pipeline: pipelines, stages, deal changes, lines and moves (issue 10, pipeline) -------------
@@ -340,9 +460,108 @@ class DealMoveInput(Input):
         "", description="required when the stage is the lost one")
 
 
-__all__ = ["AssignmentRuleInput", "ConvertInput", "DealInput", "FORM_FIELDS", "LeadChanges",
-           "LeadInput", "LeadUpdate", "ScoringRuleInput", "UTM_FIELDS", "WebFormInput",
-           # pipeline
+__all__ += [  # pipeline
            "DealChanges", "DealLineInput", "DealLinesInput", "DealMoveInput", "DealUpdate",
            "PipelineChanges", "PipelineInput", "PipelineUpdate", "STAGE_KINDS", "StageChanges",
            "StageInput"]
+
+
+# --- territories (territory branch) ------------------------------------------------------------
+
+def _postcodes(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(v.replace(" ", "").upper() for v in values if v.strip()))
+
+
+class TerritoryInput(Input):
+    """A territory: its rules (each left empty matches any lead), who works it, who runs it."""
+
+    name: _text(Territory, "name", required=True)  # type: ignore[valid-type]
+    countries: Annotated[Codes, AfterValidator(_countries)] = []
+    regions: Lines = []
+    postcode_prefixes: Annotated[Codes, AfterValidator(_postcodes)] = []
+    industries: Lines = []
+    company_sizes: Annotated[list[CompanySize], BeforeValidator(_list)] = []
+    member_ids: Annotated[list[RecordId], BeforeValidator(_list), Field(max_length=500)] = []
+    manager_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+
+
+if TYPE_CHECKING:
+    TerritoryChanges = TerritoryInput
+else:
+    TerritoryChanges = partial(TerritoryInput, "TerritoryChanges")
+
+if TYPE_CHECKING:
+    AssignmentRuleChanges = AssignmentRuleInput
+else:
+    AssignmentRuleChanges = partial(AssignmentRuleInput, "AssignmentRuleChanges")
+
+__all__ += ["AssignmentRuleChanges", "TerritoryChanges", "TerritoryInput"]
+
+
+class LeadContactInput(Input):
+    """A call, email, meeting or message with a lead, logged on its page: its owner's first
+    one is the lead's first response."""
+
+    channel: Literal["call", "email", "meeting", "message"]
+    note: Annotated[str, Text(500)] = ""
+
+
+__all__ += ["LeadContactInput"]
+
+
+# --- goals (forecast) --------------------------------------------------------------------------
+
+QUARTER_MONTHS = (1, 4, 7, 10)
+GOAL_TARGETS = ("user_id", "team_id", "territory_id")
+GoalAmount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2),
+                       AfterValidator(lambda v: v.quantize(Decimal("0.01")))]
+
+
+class GoalInput(Input):
+    """A revenue goal: a month or quarter, from its first day, for a rep, a team, a territory
+    or (none of them) the whole business."""
+
+    period: GoalPeriod
+    starts_on: dt.date = Field(description="the first day of the month or quarter")
+    amount: GoalAmount
+    currency: Annotated[str, Text(3, min_length=3),
+                        AfterValidator(lambda v: v.upper())] = "USD"
+    user_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    team_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    territory_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = Field(
+        None, validate_default=True)
+
+    @field_validator("starts_on")
+    @classmethod
+    def _first_day(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        return goal_start_checked(info.data.get("period"), value)
+
+    @field_validator("territory_id")
+    @classmethod
+    def _one_target(cls, value: int | None, info: ValidationInfo) -> int | None:
+        given = [name for name in GOAL_TARGETS[:2] if info.data.get(name) is not None]
+        if value is not None:
+            given.append("territory_id")
+        if len(given) > 1:
+            raise ValueError(f"a goal is for one of a rep, a team or a territory; got "
+                             f"{' and '.join(given)}")
+        return value
+
+
+def goal_start_checked(period: Any, value: dt.date) -> dt.date:
+    """``value`` if it is the first day of its month (or of its quarter), else ValueError."""
+    if value.day != 1:
+        raise ValueError("must be the first day of a month")
+    if period == GoalPeriod.QUARTER and value.month not in QUARTER_MONTHS:
+        raise ValueError("must be the first day of a quarter (1 January, April, July or "
+                         "October)")
+    return value
+
+
+class GoalUpdate(Input):
+    """What may change on a goal: its amount and currency (a different period or target is
+    another goal)."""
+
+    amount: GoalAmount | None = None
+    currency: Annotated[str, Text(3, min_length=3),
+                        AfterValidator(lambda v: v.upper())] | None = None

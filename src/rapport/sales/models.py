@@ -6,12 +6,14 @@ the services' business.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from rapport.core.models import EditableModel, deleted_index
-from rapport.core.permissions import OwnedBy, RestrictedQuerySet
+from rapport.core.permissions import OwnedBy, RestrictedQuerySet, scope_filter, scope_for
 
 
 class LeadStatus(models.TextChoices):
@@ -442,6 +444,20 @@ class GoalPeriod(models.TextChoices):
     QUARTER = "quarter", "quarter"
 
 
+class GoalQuerySet(RestrictedQuerySet):
+    """Goals are owned by their rep; a team's goal belongs to that team. ``restrict`` adds the
+    viewer's own team's goal to an "own" or "team" scope (a rep sees the target they share);
+    a territory's goal and the business's (no target) need the "all" scope."""
+
+    def restrict(self, user: Any, action: str = "view") -> RestrictedQuerySet:
+        condition = scope_filter(user, f"goals.{action}", "user")
+        if condition is None:
+            return self.none()
+        if scope_for(user, f"goals.{action}") != "all" and getattr(user, "team_id", None):
+            condition |= Q(team_id=user.team_id)
+        return self.filter(condition)
+
+
 class Goal(models.Model):
     """Revenue to win in a month or quarter, for a rep, a team, a territory or (none set)
     the whole business."""
@@ -457,6 +473,9 @@ class Goal(models.Model):
     territory = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.CASCADE,
                                   related_name="goals")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    policy = OwnedBy("goals", owner="user")
+    objects = GoalQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_on", "id"]
@@ -483,9 +502,20 @@ class Sequence(models.Model):
     stop_on_reply = models.BooleanField(default=True)
     stop_on_meeting = models.BooleanField(default=True)
     stop_on_convert = models.BooleanField(default=True)
+    # Enrol new leads by itself: each lead captured from then on that matches every condition
+    # set here (none set: every new lead).
+    auto_enrol = models.BooleanField(default=False)
+    auto_source = models.CharField(max_length=50, blank=True, default="")
+    auto_web_form = models.ForeignKey("WebForm", null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="+")
+    auto_grades = models.CharField(max_length=4, blank=True, default="")  # "AB": A or B
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Shared settings: no owner ("sequences.view" / "sequences.change").
+    policy = OwnedBy("sequences", owner=None)
+    objects = RestrictedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name

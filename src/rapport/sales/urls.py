@@ -21,6 +21,34 @@ urlpatterns = [
     path("settings/lead-assignment/<int:rule_id>/move/", views.assignment_rule_move,
          name="assignment_rule_move"),
     path("settings/lead-assignment/away/", views.out_of_office, name="out_of_office"),
+    # sequences (nurturing)
+    path("sequences/", views.sequence_list, name="sequence_list"),
+    path("sequences/new/", views.sequence_edit, name="sequence_new"),
+    path("sequences/<int:sequence_id>/", views.sequence_edit, name="sequence_edit"),
+    path("sequences/<int:sequence_id>/delete/", views.sequence_remove, name="sequence_delete"),
+    path("leads/<int:lead_id>/enrol/", views.lead_enrol, name="lead_enrol"),
+    path("leads/<int:lead_id>/unenrol/", views.lead_unenrol, name="lead_unenrol"),
+
+
+    # The link a double opt-in form mails (public, no login).
+    path("f/confirm/<str:token>/", views.lead_opt_in_confirm, name="lead_opt_in_confirm"),
+
+
+    # territory branch
+    path("settings/territories/", views.territory_settings, name="territory_settings"),
+    path("settings/territories/<int:territory_id>/", views.territory_edit,
+         name="territory_edit"),
+    path("settings/territories/<int:territory_id>/move/", views.territory_move,
+         name="territory_move"),
+    path("settings/territories/<int:territory_id>/delete/", views.territory_remove,
+         name="territory_delete"),
+    path("leads/<int:lead_id>/contact/", views.lead_contact, name="lead_contact"),
+    # --- forecast and goals (issue 10: forecast)
+    path("deals/forecast/", views.forecast_page, name="forecast"),
+    path("deals/forecast/revenue/", views.forecast_revenue, name="forecast_revenue"),
+    path("deals/goals/", views.goal_list, name="goal_list"),
+    path("deals/goals/<int:goal_id>/edit/", views.goal_edit, name="goal_edit"),
+    path("deals/goals/<int:goal_id>/delete/", views.goal_remove, name="goal_delete"),
     # The public endpoint a business's website posts to (no login, no CSRF token).
     path("f/<str:key>/", views.web_form_public, name="web_form_public"),
     path("f/<str:key>/thanks/", views.web_form_thanks, name="web_form_thanks"),
@@ -36,4 +64,6 @@ urlpatterns = [
     path("settings/pipelines/", views.pipeline_settings, name="pipeline_settings"),
     path("settings/pipelines/<int:pipeline_id>/", views.pipeline_edit, name="pipeline_edit"),
     path("settings/pipelines/stages/<int:stage_id>/", views.stage_edit, name="stage_edit"),
+    # mlscore: train the learned scores now (Settings → Lead scoring)
+    path("settings/lead-scoring/train/", views.models_train, name="models_train"),
 ]

@@ -11,12 +11,14 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from rapport.accounts.selectors import team_list, user_list
+from rapport.activities.selectors import email_template_choices
 from rapport.contacts.inputs import CompanySize
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.pages import act, done, list_page, posted_version, submit
@@ -29,11 +31,14 @@ from rapport.sales.models import (
     LEAD_STATUSES,
     AssignmentMethod,
     LeadStatus,
+    ModelKind,
     Operator,
     ScoringField,
+    StepKind,
 )
 from rapport.sales.services.assignment import conditions_of, rule_text
 from rapport.sales.services.scoring import GRADE_FLOORS, describe
+from rapport.sales.services.territories import territory_rules_text
 
 FORM_INPUTS = {"email": "email", "phone": "tel", "website": "url"}
 
@@ -67,7 +72,14 @@ def lead_detail(request, lead_id: int):
         "can_assign": can_assign,
         "owners": user_list(user=request.user) if can_assign else [],
         "statuses": [s for s in LEAD_STATUSES if s != LeadStatus.CONVERTED],
-        "grade_floors": GRADE_FLOORS, "section": "leads"})
+        "grade_floors": GRADE_FLOORS, "section": "leads",
+        # sequences (nurturing)
+        "enrollments": selectors.lead_enrollments(lead_id=lead.id),
+        "sequence_choices": selectors.sequence_choices(user=request.user)
+        if lead.is_open and selectors.can_change_lead(request.user, lead) else [],
+        # the learned score (mlscore)
+        "lead_model": selectors.learned_model(kind=ModelKind.LEAD_SCORE),
+        "min_outcomes": selectors.min_outcomes()})
 
 
 @login_required
@@ -134,7 +146,8 @@ def web_form_settings(request):
                   "fields": request.POST.getlist("fields"),
                   "required": request.POST.getlist("required"),
                   "source": request.POST.get("source", ""),
-                  "redirect_url": request.POST.get("redirect_url", "")}
+                  "redirect_url": request.POST.get("redirect_url", ""),
+                  "double_opt_in": request.POST.get("double_opt_in") == "1"}
         outcome = submit(lambda: services.web_form_create(actor=request.user, data=values))
         if outcome.ok:
             return done(request, f"Form {outcome.result.name} made: copy its snippet below.",
@@ -167,7 +180,10 @@ def scoring_settings(request):
     return render(request, "sales/scoring_settings.html", {
         "rules": rules, "values": values, "errors": outcome.errors,
         "fields": ScoringField.choices, "operators": Operator.choices,
-        "grade_floors": GRADE_FLOORS, "section": "settings"}, status=outcome.status)
+        "grade_floors": GRADE_FLOORS, "section": "settings",
+        "learned": [{"kind": label, **selectors.learned_model(kind=kind)}
+                    for kind, label in ModelKind.choices],
+        "min_outcomes": selectors.min_outcomes()}, status=outcome.status)
 
 
 @login_required
@@ -184,7 +200,7 @@ def assignment_settings(request):
     if request.method == "POST":
         values = {k: request.POST.get(k, "") for k in (
             "name", "countries", "postcode_prefixes", "industries", "method", "team_id",
-            "user_id", "cap")}
+            "user_id", "cap", "territory_id", "product_lines", "first_response_minutes")}
         values["company_sizes"] = request.POST.getlist("company_sizes")
         outcome = submit(lambda: services.assignment_rule_create(actor=request.user,
                                                                  data=values))
@@ -199,7 +215,8 @@ def assignment_settings(request):
         "rules": shown, "values": values, "errors": outcome.errors,
         "methods": AssignmentMethod.choices, "teams": team_list(),
         "users": user_list(user=request.user), "sizes": CompanySize.values,
-        "reps": selectors.reps_with_availability(), "section": "settings"},
+        "reps": selectors.reps_with_availability(), "territories": selectors.territories(),
+        "section": "settings"},
         status=outcome.status)
 
 
@@ -248,7 +265,7 @@ def web_form_public(request, key: str):
     try:
         submission = services.web_form_submit(
             key=key, posted=request.POST, ip=_client_ip(request),
-            referer=request.headers.get("referer", ""))
+            referer=request.headers.get("referer", ""), site=request.build_absolute_uri("/"))
     except services.RateLimited as limited:
         response = render(request, "sales/form_public.html", {
             **context, "limited": True}, status=429)
@@ -265,6 +282,60 @@ def web_form_public(request, key: str):
 def web_form_thanks(request, key: str):
     return render(request, "sales/form_thanks.html",
                   {"form": selectors.web_form_by_key(key=key)})
+
+
+# --- sequences (nurturing) ---------------------------------------------------------------------
+
+BLANK_STEP_ROWS = 3
+STEP_FIELDS = ("kind", "wait_days", "template_id", "task_title")
+
+
+def _require_sequences(request, action: str = "view") -> None:
+    if not can(request.user, f"sequences.{action}"):
+        raise PermissionDenied("you may not see or change nurturing sequences" if action == "view"
+                               else "you may not change nurturing sequences")
+
+
+@login_required
+def sequence_list(request):
+    _require_sequences(request)
+    listing = list_page(request, selectors.sequence_list, ("active", "q", "cursor"))
+    return render(request, "sales/sequence_list.html", {
+        **listing.context(), "can_change": can(request.user, "sequences.change"),
+        "section": "sequences"})
+
+
+def _posted_sequence(request) -> tuple[dict, list[dict], list[int]]:
+    """The form's values, its step rows as typed, and which row each step given came from
+    (rows left without a kind are not steps)."""
+    post = request.POST
+    rows = [{name: post.get(f"step-{i}-{name}", "") for name in STEP_FIELDS}
+            for i in range(min(int(post.get("step_rows") or 0), 60))]
+    given = [i for i, row in enumerate(rows) if row["kind"]]
+    values = {"name": post.get("name", ""), "active": post.get("active") == "on",
+              "stop_on_reply": post.get("stop_on_reply") == "on",
+              "stop_on_meeting": post.get("stop_on_meeting") == "on",
+              "stop_on_convert": post.get("stop_on_convert") == "on",
+              "auto_enrol": post.get("auto_enrol") == "on",
+              "auto_source": post.get("auto_source", ""),
+              "auto_web_form_id": post.get("auto_web_form_id", ""),
+              "auto_grades": post.getlist("auto_grades"),
+              "steps": [{k: v for k, v in rows[i].items() if v != "" or k == "kind"}
+                        for i in given]}
+    return values, rows, given
+
+
+def _row_errors(errors: dict, given: list[int]) -> dict:
+    """``steps.1.template_id`` → ``step-<row>-template_id``: each error beside its row."""
+    out = {}
+    for key, reasons in errors.items():
+        parts = key.split(".")
+        if parts[0] == "steps" and len(parts) == 3 and parts[1].isdigit() and \
+                int(parts[1]) < len(given):
+            out[f"step-{given[int(parts[1])]}-{parts[2]}"] = reasons
+        else:
+            out[key] = reasons
+    return out
 
 
 # --- pipeline: the kanban board, moves, the deal page (issue 10, pipeline) ---------------------
@@ -327,6 +398,9 @@ def deal_board(request):
         "board": board, "errors": errors, "params": board.params if board else params,
         "stage_options": stage_options(board.stages) if board else {},
         "owners": user_list(user=request.user), "territories": selectors.territory_choices(),
+        # how this month's and quarter's goals stand, for the viewer's scope
+        "attainment": selectors.goal_attainment(user=request.user),
+        "can_set_goals": selectors.can_set_goals(request.user),
         "section": "deals"}, status=422 if errors else 200)
 
 
@@ -516,11 +590,326 @@ def _line_errors(errors: dict, shown_as: list[int]) -> dict[str, list[str]]:
 
 
 @login_required
+def sequence_edit(request, sequence_id: int | None = None):
+    """Make a sequence (no id) or change one: its settings and its steps, in order."""
+    _require_sequences(request, "change")
+    sequence = selectors.sequence_get(user=request.user, sequence_id=sequence_id) \
+        if sequence_id else None
+    outcome = submit(lambda: None)
+    if request.method == "POST":
+        values, rows, given = _posted_sequence(request)
+        if sequence is None:
+            outcome = submit(lambda: services.sequence_create(actor=request.user, data=values))
+        else:
+            outcome = submit(lambda: services.sequence_update(
+                actor=request.user, sequence_id=sequence.id, changes=values))
+        if outcome.ok:
+            return done(request, f"Sequence {outcome.result.name} saved.", "sequence_list")
+        errors = _row_errors(outcome.errors, given)
+    else:
+        values = services.sequence_snapshot(sequence) if sequence else {
+            "active": True, "stop_on_reply": True, "stop_on_meeting": True,
+            "stop_on_convert": True, "auto_grades": [], "steps": []}
+        rows = [{k: "" if v is None else str(v) for k, v in step.items()}
+                for step in values["steps"]]
+        errors = {}
+    while rows and not any(rows[-1].values()):
+        rows.pop()  # trailing empty rows: the blank ones below stand for them
+    rows = [*rows, *({name: "" for name in STEP_FIELDS} for _ in range(BLANK_STEP_ROWS))]
+    for i, row in enumerate(rows):
+        row["errors"] = {name: errors[f"step-{i}-{name}"] for name in STEP_FIELDS
+                         if f"step-{i}-{name}" in errors}
+    return render(request, "sales/sequence_edit.html", {
+        "sequence": sequence, "values": values, "rows": rows, "errors": errors,
+        "kinds": StepKind.choices, "grades": GRADES,
+        "templates": email_template_choices(user=request.user),
+        "forms": [f for f in selectors.web_forms() if f.active],
+        "section": "sequences"}, status=outcome.status)
+
+
+# --- territories and first response (territory branch) -----------------------------------------
+
+TERRITORY_TEXT = ("name", "countries", "regions", "postcode_prefixes", "industries", "manager_id")
+
+
+def _territory_values(request) -> dict:
+    values = {k: request.POST.get(k, "") for k in TERRITORY_TEXT}
+    values["company_sizes"] = request.POST.getlist("company_sizes")
+    values["member_ids"] = request.POST.getlist("member_ids")
+    return values
+
+
+def _territory_shown(territory) -> dict:
+    """A territory's values as the form shows them (lists as typed text)."""
+    return {"name": territory.name, "countries": ", ".join(territory.countries),
+            "regions": ", ".join(territory.regions),
+            "postcode_prefixes": ", ".join(territory.postcode_prefixes),
+            "industries": ", ".join(territory.industries),
+            "company_sizes": territory.company_sizes,
+            "member_ids": [str(u.id) for u in territory.members.all()],
+            "manager_id": str(territory.manager_id or "")}
+
+
+def _territory_form_context(request) -> dict:
+    return {"sizes": CompanySize.values, "users": user_list(user=request.user),
+            "section": "settings"}
+
+
+@login_required
+def territory_settings(request):
+    _require_settings(request)
+    outcome, values = submit(lambda: None), {"company_sizes": [], "member_ids": []}
+    if request.method == "POST":
+        values = _territory_values(request)
+        outcome = submit(lambda: services.territory_create(actor=request.user, data=values))
+        if outcome.ok:
+            return done(request, f"Territory {outcome.result.name} added at the end.",
+                        "territory_settings")
+    items = selectors.territories()
+    overlaps = selectors.territory_overlaps(items)
+    shown = [{"territory": t, "rules": territory_rules_text(t),
+              "loses": [o for o in overlaps if o.loser_id == t.id],
+              "members": [u.display_name for u in t.members.all()]} for t in items]
+    return render(request, "sales/territory_settings.html", {
+        **_territory_form_context(request), "territories": shown, "values": values,
+        "errors": outcome.errors}, status=outcome.status)
+
+
+@login_required
+def territory_edit(request, territory_id: int):
+    _require_settings(request)
+    territory = selectors.territory_get(territory_id=territory_id)
+    outcome, values = submit(lambda: None), _territory_shown(territory)
+    if request.method == "POST":
+        values = _territory_values(request)
+        changes = {**values, "manager_id": values["manager_id"] or None}
+        outcome = submit(lambda: services.territory_update(
+            actor=request.user, territory_id=territory_id, changes=changes))
+        if outcome.ok:
+            return done(request, f"Territory {outcome.result.name} saved.", "territory_settings")
+    items = selectors.territories()
+    overlaps = [o for o in selectors.territory_overlaps(items)
+                if territory_id in (o.winner_id, o.loser_id)]
+    return render(request, "sales/territory_edit.html", {
+        **_territory_form_context(request), "territory": territory, "values": values,
+        "overlaps": overlaps, "errors": outcome.errors}, status=outcome.status)
+
+
+@login_required
+@require_POST
+def sequence_remove(request, sequence_id: int):
+    services.sequence_delete(actor=request.user, sequence_id=sequence_id)
+    return done(request, "Sequence deleted; its leads were taken out of it.", "sequence_list")
+
+
+@login_required
+@require_POST
+def territory_move(request, territory_id: int):
+    territory = selectors.territory_get(territory_id=territory_id)
+    step = -1 if request.POST.get("direction") == "up" else 1
+    return act(request, lambda: services.territory_move(
+        actor=request.user, territory_id=territory_id,
+        position=max(1, territory.position + step)),
+        success=lambda t: f"{t.name} is now number {t.position}.", to="territory_settings")
+
+
+@login_required
+@require_POST
+def lead_enrol(request, lead_id: int):
+    return act(request, lambda: services.lead_enrol(
+        actor=request.user, lead_id=lead_id,
+        data={"sequence_id": request.POST.get("sequence_id") or None}),
+        success=lambda e: f"Enrolled in {e.sequence.name}.", to="lead_detail", lead_id=lead_id)
+
+
+@login_required
+@require_POST
+def lead_unenrol(request, lead_id: int):
+    return act(request, lambda: services.lead_unenrol(
+        actor=request.user, lead_id=lead_id,
+        data={"sequence_id": request.POST.get("sequence_id") or None}),
+        success=lambda e: f"Taken out of {e.sequence.name}.", to="lead_detail",
+        lead_id=lead_id)
+
+
+# --- capture: double opt-in ---------------------------------------------------------------
+
+def lead_opt_in_confirm(request, token: str):
+    """The link mailed by a double opt-in form (public, no login): confirms the lead once;
+    following it again says so and changes nothing; a token no lead has is a 404 page."""
+    try:
+        lead, now = services.lead_opt_in_confirm(token=token)
+    except NotFound:
+        return render(request, "sales/opt_in_confirm.html", {"state": "unknown"}, status=404)
+    return render(request, "sales/opt_in_confirm.html", {
+        "state": "confirmed" if now else "again", "lead": lead})
+
+
+@login_required
 @require_POST
 def deal_remove(request, deal_id: int):
     services.deal_delete(actor=request.user, deal_id=deal_id)
     return done(request, "Deal deleted.", "deal_board")
 
+
+@login_required
+@require_POST
+def territory_remove(request, territory_id: int):
+    return act(request, lambda: services.territory_delete(actor=request.user,
+                                                          territory_id=territory_id),
+               success="Territory removed.", to="territory_settings")
+
+
+@login_required
+@require_POST
+def lead_contact(request, lead_id: int):
+    """The "log a call or email" box on a lead's page: the owner's first is the first
+    response."""
+    return act(request, lambda: services.lead_contact_log(
+        actor=request.user, lead_id=lead_id,
+        data={"channel": request.POST.get("channel", ""),
+              "note": request.POST.get("note", "")}),
+        success="Logged.", to="lead_detail", lead_id=lead_id)
+
+
+# --- forecast and goals (issue 10: forecast) ---------------------------------------------------
+
+def _chart(x: list[str], rows: list, goal_name: str = "Goal") -> dict:
+    """Weighted vs committed vs best case (bars) and the goal (a line), for plotly."""
+    return {"x": x, "traces": [
+        {"name": "Weighted pipeline", "type": "bar", "y": [round(r.weighted) for r in rows]},
+        {"name": "Committed", "type": "bar", "y": [round(r.committed) for r in rows]},
+        {"name": "Best case", "type": "bar", "y": [round(r.best_case) for r in rows]},
+        {"name": "Won", "type": "bar", "y": [round(r.won) for r in rows]},
+        {"name": goal_name, "type": "goal",
+         "y": [round(r.goal) if r.goal is not None else None for r in rows]}]}
+
+
+@login_required
+def forecast_page(request):
+    """Weighted pipeline, committed, best case and goal by month, rep and territory; the
+    revenue forecast from orders comes in by htmx (it may need fitting)."""
+    params = {k: request.GET.get(k, "") for k in ("period", "months", "currency")}
+    errors: dict[str, list[str]] = {}
+    try:
+        months = int(params["months"] or selectors.FORECAST_MONTHS)
+    except ValueError:
+        months, errors = selectors.FORECAST_MONTHS, {"months": ["must be a whole number"]}
+    try:
+        found = selectors.forecast(user=request.user, period=params["period"] or "month",
+                                   months=months, currency=params["currency"] or None)
+    except ValidationFailed as failure:
+        errors.update(failure.errors)
+        found = selectors.forecast(user=request.user)
+    charts = {
+        "month": _chart([r.label for r in found.months], found.months,
+                        f"Goal ({found.scope_label})"),
+        "rep": _chart([r.label for r in found.reps], found.reps),
+        "territory": _chart([r.label for r in found.territories], found.territories),
+    }
+    return render(request, "sales/forecast.html", {
+        "f": found, "charts": charts, "params": params, "errors": errors,
+        "attainment": selectors.goal_attainment(user=request.user, currency=found.currency),
+        "can_set_goals": selectors.can_set_goals(request.user), "section": "forecast"})
+
+
+@login_required
+def forecast_revenue(request):
+    """The revenue-from-orders part of the Forecast page (fitted once a day, then cached)."""
+    result = selectors.revenue_forecast(user=request.user)
+    chart = None
+    if result.ok:
+        chart = {"history": {"x": [m.isoformat() for m, _ in result.history],
+                             "y": [round(v) for _, v in result.history]},
+                 "ahead": {"x": [m.isoformat() for m, *_ in result.ahead],
+                           "y": [round(f) for _, f, _, _ in result.ahead],
+                           "lo": [round(lo) for _, _, lo, _ in result.ahead],
+                           "hi": [round(hi) for _, _, _, hi in result.ahead]}}
+    template = "sales/_revenue_forecast.html" if request.htmx else "sales/revenue_forecast.html"
+    return render(request, template, {"r": result, "chart": chart, "section": "forecast"})
+
+
+def _goal_values(request) -> dict[str, str]:
+    """The add-a-goal form: "for" is "business", "user:5", "team:2" or "territory:3"."""
+    values = {k: request.POST.get(k, "") for k in ("period", "starts_on", "amount", "currency")
+              if request.POST.get(k, "").strip() or k != "currency"}
+    kind, _, ident = request.POST.get("for", "business").partition(":")
+    if kind in ("user", "team", "territory"):
+        values[f"{kind}_id"] = ident
+    return values
+
+
+def _for_options(user) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Whom the add-a-goal form offers, grouped: the business, reps, teams, territories."""
+    choices = selectors.goal_form_choices(user)
+    groups: list[tuple[str, list[tuple[str, str]]]] = []
+    if selectors.may_set_goal(user, user_id=None, team_id=None, territory_id=None):
+        groups.append(("", [("business", "the whole business")]))
+    groups += [(label, [(f"{kind}:{o.id}", prefix + str(getattr(o, "display_name", o)))
+                        for o in choices[key]])
+               for label, kind, key, prefix in (("Reps", "user", "users", ""),
+                                                ("Teams", "team", "teams", "team "),
+                                                ("Territories", "territory", "territories", ""))
+               if choices[key]]
+    return groups
+
+
+@login_required
+def goal_list(request):
+    """Goals the viewer may see, with a form to add one for those who set goals."""
+    outcome, values = submit(lambda: None), {"period": "month", "currency": "USD",
+                                             "starts_on": f"{timezone.localdate():%Y-%m-01}"}
+    if request.method == "POST":
+        values = _goal_values(request)
+        outcome = submit(lambda: services.goal_create(actor=request.user, data=values))
+        values["for"] = request.POST.get("for", "business")
+        if outcome.ok:
+            return done(request, "Goal set.", "goal_list")
+    listing = list_page(request, selectors.goal_list,
+                        ("period", "target", "user", "starts_from", "starts_until", "cursor"))
+    return render(request, "sales/goal_list.html", {
+        **listing.context(), "values": values, "form_errors": outcome.errors,
+        "can_set_goals": selectors.can_set_goals(request.user),
+        "for_options": _for_options(request.user),
+        "target_kinds": (("business", "the business"), ("user", "a rep"), ("team", "a team"),
+                         ("territory", "a territory")),
+        "editable": set(selectors.visible_goals(request.user, "change").filter(
+            id__in=[g.id for g in listing.page.items]).values_list("id", flat=True)),
+        "section": "forecast"}, status=outcome.status)
+
+
+@login_required
+@require_POST
+def goal_edit(request, goal_id: int):
+    changes = {k: request.POST[k] for k in ("amount", "currency") if request.POST.get(k)}
+    return act(request, lambda: services.goal_update(actor=request.user, goal_id=goal_id,
+                                                     changes=changes),
+               success="Goal changed.", to="goal_list")
+
+
+@login_required
+@require_POST
+def goal_remove(request, goal_id: int):
+    services.goal_delete(actor=request.user, goal_id=goal_id)
+    return done(request, "Goal removed.", "goal_list")
+
+
+# --- mlscore: the learned lead score and deal win probability -------------------------------
+
+@login_required
+@require_POST
+def models_train(request):
+    """Settings → Lead scoring → Train now: both models trained and every open lead and deal
+    scored, as the nightly job does."""
+    def say(result) -> str:
+        return (f"Lead model: {result['lead_message']}. Deal model: {result['deal_message']}. "
+                f"Scored {result['leads_scored']} open leads and {result['deals_scored']} "
+                f"open deals.")
+    return act(request, lambda: services.models_train_now(actor=request.user), success=say,
+               to="scoring_settings")
+
+
+# --- pipeline settings (issue 10, pipeline) ------------------------------------------------------
 
 @login_required
 def pipeline_settings(request):

@@ -35,9 +35,11 @@ from rapport.activities.services.interactions import (
 from rapport.activities.services.mailbox import mailbox_poll, mailbox_save
 from rapport.activities.services.outbound import (
     Draft,
+    email_queue_to_address,
     email_render,
     email_requeue,
     email_send,
+    email_send_transactional,
     mailer,
     outbound_send,
     recover_expired_claims,
@@ -60,7 +62,8 @@ from rapport.activities.services.tasks import (
 
 __all__ = [
     "analyse", "call_transcribe", "call_upload",
-    "Draft", "email_render", "email_requeue", "email_send", "email_template_create",
+    "Draft", "email_queue_to_address", "email_render", "email_requeue", "email_send",
+    "email_send_transactional", "email_template_create",
     "email_template_delete", "email_template_update", "outgoing_mail_update", "mailer",
     "outbound_send", "recover_expired_claims", "send_pending_emails",
     "Ingested", "IssuedFeed", "mail_actor", "mail_ingest", "mail_ingest_many",

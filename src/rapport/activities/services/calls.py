@@ -27,7 +27,7 @@ from rapport.contacts.selectors import contact_get, contacts_with_phone
 from rapport.core.errors import ValidationFailed
 from rapport.core.events import record_events
 from rapport.core.inputs import parse
-from rapport.insights.ml import conversation, speech
+from rapport.insights.ml import speech
 from rapport.orders.selectors import product_choices
 
 logger = logging.getLogger(__name__)
@@ -105,6 +105,10 @@ def call_upload(*, actor: Any, data: CallUploadInput | Mapping[str, Any], file: 
 
 def analyse(text: str, *, preferences: list[str], occurred_at: Any) -> dict[str, Any]:
     """What a transcript says: summary, sentiment and mentions (see the module docstring)."""
+    # Imported here, in the worker that transcribes: it brings scikit-learn and SciPy, which
+    # every web and worker process would otherwise load at start (seconds of CPU each).
+    from rapport.insights.ml import conversation
+
     dates: list[dict[str, Any]] = []
     for sentence in conversation.sentences(text):
         rest = sentence

@@ -77,6 +77,9 @@ class Ingested:
     interaction_ids: list[int] = field(default_factory=list)
     created_contact_ids: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # The contact made for a customer's mail from an unknown sender: its interaction's
+    # ``interaction.logged`` event says ``new_sender`` (another app may follow up, e.g. a lead).
+    new_sender_contact_id: int | None = None
 
 
 def mail_actor() -> Any:
@@ -175,6 +178,8 @@ def _store(mails: list[ParsedMail], source: str, actor: Any) -> list[Ingested]:
                 people[address] = created
                 matched.append(created)
                 result.created_contact_ids.append(created["id"])
+                if sender_user is None and address == mail.from_address:
+                    result.new_sender_contact_id = created["id"]
         if not matched:
             _reject(result, mail, source, "nobody in it is a contact you may log for")
             continue
@@ -346,8 +351,10 @@ def _write(plans: list[tuple[ParsedMail, Ingested, list[dict[str, Any]], int | N
         interaction_id=interaction.id, contact_id=interaction.contact_id,
         actor_id=interaction.author_id, occurred_at=interaction.occurred_at,
         shown={**shown(interaction), "auto": bool(interaction.mail and
-                                                   interaction.mail.auto_submitted)})
-        for interaction in created])
+                                                   interaction.mail.auto_submitted),
+               **({"new_sender": True} if result.new_sender_contact_id is not None
+                  and result.new_sender_contact_id == interaction.contact_id else {})})
+        for (result, _), interaction in zip(rows, created, strict=True)])
 
 
 def messages_in(path: str | pathlib.Path) -> Iterator[tuple[str, bytes]]:

@@ -45,8 +45,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from rapport.activities import events, merge
-from rapport.activities.inputs import EmailSendInput
+from rapport.activities.inputs import EmailSendInput, TransactionalEmailInput
 from rapport.activities.models import (
+    EmailTemplate,
     Interaction,
     InteractionType,
     OutboundEmail,
@@ -169,6 +170,8 @@ def new_message_id(from_address: str) -> str:
 def _status_shown(email: OutboundEmail, error: str = "") -> dict[str, Any]:
     shown = {"subject": email.subject, "to": email.to_address, "status": email.status,
              "message_id": email.message_id}
+    if email.reference:
+        shown["reference"] = email.reference
     if error:
         shown["error"] = error[:300]
     return shown
@@ -187,13 +190,97 @@ def email_send(*, actor: Any, data: EmailSendInput | dict[str, Any]) -> Outbound
     return email
 
 
+def _sender_context(author: Any | None) -> dict[str, Any]:
+    if author is None:
+        return {}
+    sender = {"first_name": getattr(author, "first_name", ""),
+              "last_name": getattr(author, "last_name", ""),
+              "name": getattr(author, "display_name", "") or "", "email": author.email}
+    return {k: v for k, v in sender.items() if v}
+
+
+@transaction.atomic
+def email_queue_to_address(*, to: str, template_id: int, person: dict[str, Any],
+                           author: Any | None = None, contact_id: int | None = None,
+                           reference: str = "") -> OutboundEmail:
+    """Queue a saved template to an address that need not be a contact's — a sales lead in a
+    nurturing sequence — for the worker to send through the same ledger (never twice).
+
+    ``person`` is the template's ``contact`` (``first_name``, ``name``, ``email``,
+    ``company``…: values left out are missing, so a template's ``default`` applies); ``author``
+    is its ``user`` and the email's author. No permission check: the caller (a system job)
+    decided. With a ``contact_id`` the sent email is logged on that person's timeline as usual;
+    without one, ``reference`` ("lead:42") says whose it is and the ``email.*`` events carry no
+    contact. A template that cannot be rendered for this person is a 422 naming ``subject`` or
+    ``body`` (or ``template_id``, ``to``), and nothing is queued."""
+    try:
+        validate_email(to)
+    except ValidationError:
+        raise ValidationFailed({"to": f"{to!r} is not a valid email address"}) from None
+    template = EmailTemplate.objects.filter(id=template_id, deleted_at__isnull=True).first()
+    if template is None:
+        raise ValidationFailed({"template_id": f"no email template with id {template_id}"})
+    contact = {k: v for k, v in person.items() if v not in ("", None, [])}
+    contact.setdefault("custom", {})
+    business = mail_server().business_name
+    context = {"contact": contact, "user": _sender_context(author),
+               "business": {"name": business} if business else {}}
+    rendered, errors = {}, {}
+    for name in ("subject", "body"):
+        try:
+            rendered[name] = merge.render(getattr(template, name), context)
+        except merge.TemplateProblem as problem:
+            errors[name] = str(problem)
+    if errors:
+        raise ValidationFailed(errors)
+    subject = " ".join(rendered["subject"].split())[:SUBJECT_LIMIT]
+    if not subject or not rendered["body"].strip():
+        raise ValidationFailed({"subject" if not subject else "body":
+                                "is empty once rendered for this person"})
+    if len(rendered["body"]) > BODY_LIMIT:
+        raise ValidationFailed({"body": f"is longer than {BODY_LIMIT} characters once rendered"})
+    from_address = _sender_address()
+    email = OutboundEmail.objects.create(
+        contact_id=contact_id, reference=reference[:100],
+        author_id=author.id if author is not None else None, template_id=template.id,
+        from_address=from_address, to_address=to, subject=subject, body=rendered["body"],
+        message_id=new_message_id(from_address))
+    record_events([events.email_queued(email_id=email.id, contact_id=contact_id,
+                                       actor_id=email.author_id, shown=_status_shown(email))])
+    return email
+
+
+@transaction.atomic
+def email_send_transactional(*, data: TransactionalEmailInput | dict[str, Any]) -> OutboundEmail:
+    """Queue a system email to an address that is nobody's contact yet (a web form's
+    confirmation link). No person sends it and it is logged on no timeline; otherwise it is an
+    email like any other: one ledger row with its Message-ID, sent by the worker at most once
+    (``uncertain`` rather than twice). The caller's transaction decides whether it exists."""
+    entry = parse(TransactionalEmailInput, data)
+    try:
+        validate_email(entry.to)
+    except ValidationError:
+        raise ValidationFailed({"to": "is not a valid email address"}) from None
+    subject = " ".join(entry.subject.split())  # one line: no header injection
+    if not subject:
+        raise ValidationFailed({"subject": "is required"})
+    sender = _sender_address()
+    email = OutboundEmail.objects.create(
+        contact_id=None, author_id=None, template_id=None, from_address=sender,
+        to_address=entry.to, subject=subject[:SUBJECT_LIMIT], body=entry.body,
+        message_id=new_message_id(sender))
+    record_events([events.email_queued(email_id=email.id, contact_id=None, actor_id=None,
+                                       shown=_status_shown(email))])
+    return email
+
+
 @transaction.atomic
 def email_requeue(*, actor: Any, email_id: int) -> OutboundEmail:
     """Send again an email that may have been sent (``uncertain``) or was not (``failed``):
     a person's decision, with the same Message-ID so a second copy is recognisably the
     same message."""
     email = get_for(actor, "view", OutboundEmail.objects.filter(
-        contact__deleted_at__isnull=True), email_id, noun="email")
+        contact__isnull=False, contact__deleted_at__isnull=True), email_id, noun="email")
     if not can_log_for(actor, email.contact):
         raise PermissionDenied("you may not email this person")
     if email.status not in (SendStatus.UNCERTAIN, SendStatus.FAILED):
@@ -293,6 +380,12 @@ def _stamp_sent(email: OutboundEmail) -> bool:
         if not stamped:
             return False
         contact = email.contact
+        if contact is None:  # to someone who is not a contact (a lead): no conversation
+            email.status = SendStatus.SENT
+            record_events([events.email_sent(email_id=email.id, contact_id=None,
+                                             actor_id=email.author_id,
+                                             shown=_status_shown(email))])
+            return True
         interaction = Interaction.objects.create(
             type=InteractionType.EMAIL, direction="outbound", contact_id=contact.id,
             company_id=contact.company_id, author_id=email.author_id, occurred_at=now,

@@ -22,7 +22,10 @@ if not SECRET_KEY:
     if not key_file.exists():
         from django.core.management.utils import get_random_secret_key
 
-        key_file.write_text(get_random_secret_key())
+        # Written whole and moved in: processes starting together never read half a key.
+        fresh = key_file.with_name(f"secret_key.{os.getpid()}")
+        fresh.write_text(get_random_secret_key())
+        os.replace(fresh, key_file)
     SECRET_KEY = key_file.read_text().strip()
 
 ALLOWED_HOSTS = os.environ.get("RAPPORT_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")

@@ -19,8 +19,9 @@ def test_demo_is_a_small_bakery_with_two_years_of_history(db):
     demo = demo_load(seed=3, today=TODAY)
     assert demo.loaded
     assert 500 <= Contact.objects.count() == demo.contacts <= 600
-    # 30 companies, and the one a stranger's email signature named (Green Leaf Deli).
-    assert Company.objects.count() == demo.companies == 31
+    # 30 companies, the one a stranger's email signature named (Green Leaf Deli), and those
+    # converted leads brought.
+    assert Company.objects.count() == demo.companies > 31
     from rapport.activities.models import Interaction
 
     rosa = Contact.objects.get(primary_email="rosa@greenleafdeli.example")
@@ -50,6 +51,52 @@ def test_demo_is_a_small_bakery_with_two_years_of_history(db):
     _check_activities(demo)
     _check_orders(demo)
     _check_history()
+    _check_sales(demo)
+
+
+def _check_sales(demo):
+    from rapport.dataio.models import ImportJob
+    from rapport.sales.models import Deal, Lead, StageChange, WebForm
+
+    assert 150 <= Lead.objects.count() == demo.leads <= 180
+    sources = dict(Lead.objects.values("source").annotate(n=Count("id"))
+                   .values_list("source", "n"))
+    assert set(sources) == {"web form", "email", "referral", "phone", "trade fair"}
+    assert sources["web form"] > 50 and sources["trade fair"] == 14
+    assert Lead.objects.exclude(utm_campaign="").count() > 20
+    assert Lead.objects.filter(web_form=WebForm.objects.get()).count() == sources["web form"]
+    assert set(Lead.objects.values_list("grade", flat=True)) == {"A", "B", "C", "D"}
+    assert not Lead.objects.filter(owner__isnull=True, status="new").exists()  # all assigned
+    span = Lead.objects.aggregate(first=Min("created_at"), last=Max("created_at"))
+    assert (span["last"] - span["first"]).days > 150
+    converted = Lead.objects.filter(status="converted")
+    assert converted.count() > 20
+    assert not converted.filter(converted_deal_id__isnull=True).exists()
+    job = ImportJob.objects.get(type="leads")
+    assert (job.status, job.created, job.failed) == ("done", 14, 1)
+
+    assert 55 <= Deal.objects.count() == demo.deals <= 65
+    by_stage = dict(Deal.objects.values("stage__name").annotate(n=Count("id"))
+                    .values_list("stage__name", "n"))
+    assert by_stage["Won"] > 5 and by_stage["Lost"] > 3
+    assert sum(n for name, n in by_stage.items() if name not in ("Won", "Lost")) > 15
+    lost = Deal.objects.filter(stage__is_lost=True)
+    assert not lost.filter(lost_reason="").exists()
+    assert not Deal.objects.filter(stage__is_won=True, closed_at__isnull=True).exists()
+    assert Deal.objects.filter(stage__is_won=False, stage__is_lost=False,
+                               closed_at__isnull=False).count() == 0
+    amounts = Deal.objects.aggregate(low=Min("amount"), high=Max("amount"))
+    assert 100 <= amounts["low"] and amounts["high"] <= 10000  # a bakery's customers
+    entered = {d.date() for d in Deal.objects.values_list("stage_entered_at", flat=True)}
+    assert len(entered) > 30  # spread over time: time in stage has something to show
+    changes = StageChange.objects.all()
+    assert changes.count() > 60
+    assert not changes.filter(seconds_in_stage__isnull=True).exists()
+    for deal in Deal.objects.filter(stage_changes__isnull=False).distinct()[:20]:
+        history = list(deal.stage_changes.order_by("changed_at", "id"))
+        assert history[-1].to_stage_id == deal.stage_id
+        assert history[-1].changed_at == deal.stage_entered_at
+        assert all(a.changed_at <= b.changed_at for a, b in zip(history, history[1:], strict=False))
 
 
 def _check_activities(demo):
@@ -131,10 +178,19 @@ def test_demo_is_deterministic(db):
     first = list(Contact.objects.order_by("id").values_list(
         "first_name", "last_name", "emails", "phones", "preferences", "created_at"))
     orders = list(Order.objects.order_by("id").values_list("ordered_at", "total"))
+    from rapport.sales.models import Deal, Lead, Pipeline
+
+    leads = list(Lead.objects.order_by("id").values_list(
+        "name", "email", "source", "score", "owner__email", "status", "created_at"))
+    deals = list(Deal.objects.order_by("id").values_list(
+        "name", "amount", "stage__name", "stage_entered_at", "lost_reason"))
     Event.objects.all().delete()
     from rapport.activities.models import Interaction, MailMessage, Task
+    from rapport.dataio.models import ImportJob
+    from rapport.sales.models import AssignmentRule, LeadScoringRule, WebForm
 
-    for model in (Task, Interaction, MailMessage, OrderLine, Order, Product, Contact, Company,
+    for model in (Deal, Lead, AssignmentRule, LeadScoringRule, WebForm, Pipeline, ImportJob,
+                  Task, Interaction, MailMessage, OrderLine, Order, Product, Contact, Company,
                   User):
         model.objects.all().delete()
     from rapport.core.models import AuditHead
@@ -144,3 +200,7 @@ def test_demo_is_deterministic(db):
     assert list(Contact.objects.order_by("id").values_list(
         "first_name", "last_name", "emails", "phones", "preferences", "created_at")) == first
     assert list(Order.objects.order_by("id").values_list("ordered_at", "total")) == orders
+    assert list(Lead.objects.order_by("id").values_list(
+        "name", "email", "source", "score", "owner__email", "status", "created_at")) == leads
+    assert list(Deal.objects.order_by("id").values_list(
+        "name", "amount", "stage__name", "stage_entered_at", "lost_reason")) == deals

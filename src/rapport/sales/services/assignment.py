@@ -1,8 +1,10 @@
 """Distribution: assignment rules evaluated in order, each assignment logged with its rule.
 
-A rule matches a lead when every condition it sets matches (territory by country and postcode
-prefix, industry, company size; a rule with none is a catch-all). Its reps are one person or
-a team's active members, less those out of office and those at the rule's cap of open leads.
+A rule matches a lead when every condition it sets matches (country and postcode prefix,
+industry, company size, the lead's product interest among the rule's product lines, and the
+lead falling in the rule's territory — the first territory by position whose rules match it;
+a rule with none is a catch-all). Its reps are one person, a team's active members or the
+territory's members, less those out of office and those at the rule's cap of open leads.
 The first rule that matches and has someone free wins; if it has nobody free, the next rule is
 tried and the log says why.
 
@@ -14,6 +16,7 @@ lock, so the counts it reads include the lead just handed out.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +30,7 @@ from rapport.core.events import NewEvent, record_events
 from rapport.core.inputs import parse
 from rapport.core.permissions import require, scope_for
 from rapport.sales import events
-from rapport.sales.inputs import AssignmentRuleInput
+from rapport.sales.inputs import AssignmentRuleChanges, AssignmentRuleInput
 from rapport.sales.models import (
     AssignmentLog,
     AssignmentMethod,
@@ -35,10 +38,19 @@ from rapport.sales.models import (
     Lead,
     RepAvailability,
     RoundRobinCursor,
+    Territory,
 )
-from rapport.sales.selectors import assignment_rules, open_lead_counts, out_of_office_ids
+from rapport.sales.selectors import (
+    assignment_rules,
+    open_lead_counts,
+    out_of_office_ids,
+    territory_rules,
+)
+from rapport.sales.services.territories import territory_for
 
 NO_RULE = "no rule matched"
+# The lead's fields an assignment sets (callers save them with the lead).
+ASSIGNMENT_FIELDS = ["owner", "assigned_by", "assigned_at", "respond_by", "first_touched_at"]
 METHOD_WORDS: dict[str, str] = {AssignmentMethod.ROUND_ROBIN: "round robin",
                                  AssignmentMethod.LEAST_LOADED: "least loaded",
                                  AssignmentMethod.USER: "fixed"}
@@ -67,6 +79,10 @@ def conditions_of(rule: AssignmentRule) -> list[str]:
         parts.append(f"industry {', '.join(rule.industries)}")
     if rule.company_sizes:
         parts.append(f"company size {', '.join(rule.company_sizes)}")
+    if rule.product_lines:
+        parts.append(f"interested in {', '.join(rule.product_lines)}")
+    if rule.territory is not None:
+        parts.append(f"in territory {rule.territory.name}")
     return parts
 
 
@@ -74,7 +90,34 @@ def _postcode(value: str) -> str:
     return value.replace(" ", "").upper()
 
 
-def rule_matches(rule: AssignmentRule, values: Mapping[str, Any]) -> bool:
+class _LeadTerritory:
+    """The lead's territory, looked up once and only if a rule asks."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = values
+        self.found: Territory | None = None
+        self.known = False
+
+    def id(self) -> int | None:
+        if not self.known:
+            self.found = territory_for(
+                country=self.values.get("country") or "",
+                postcode=self.values.get("postcode") or "",
+                industry=self.values.get("industry") or "",
+                company_size=self.values.get("company_size") or "",
+                region=self.values.get("region") or "", candidates=territory_rules())
+            self.known = True
+        return self.found.id if self.found else None
+
+
+def rule_matches(rule: AssignmentRule, values: Mapping[str, Any],
+                 lead_territory: _LeadTerritory | None = None) -> bool:
+    if rule.product_lines and (values.get("product_interest") or "").strip().lower() \
+            not in rule.product_lines:
+        return False
+    if rule.territory_id is not None and \
+            (lead_territory or _LeadTerritory(values)).id() != rule.territory_id:
+        return False
     if rule.countries and (values.get("country") or "").upper() not in rule.countries:
         return False
     if rule.postcode_prefixes:
@@ -92,6 +135,11 @@ def _reps(rule: AssignmentRule) -> list[int]:
     """Who may get leads under this rule, by id (before absences and caps)."""
     if rule.method == AssignmentMethod.USER:
         users = all_users().filter(id=rule.user_id or 0, is_active=True)
+    elif rule.territory is not None:
+        member_ids = list(rule.territory.members.values_list("id", flat=True))
+        users = all_users().filter(id__in=member_ids, is_active=True)
+        if rule.team_id is not None:
+            users = users.filter(team_id=rule.team_id)
     else:
         users = all_users().filter(team_id=rule.team_id or 0, is_active=True)
     return sorted(user.id for user in users if scope_for(user, "leads.change") is not None)
@@ -125,20 +173,26 @@ def _pick(rule: AssignmentRule, free: list[int], counts: dict[int, int]) -> tupl
     return chosen, reason
 
 
+def _free(rule: AssignmentRule, away: set[int]) -> list[int]:
+    """The rule's reps who may take a lead now: not away, under the cap."""
+    reps = [rep for rep in _reps(rule) if rep not in away]
+    counts = open_lead_counts(user_ids=reps) if rule.cap and reps else {}
+    return [rep for rep in reps if not rule.cap or counts[rep] < rule.cap]
+
+
 def choose_owner(values: Mapping[str, Any], *, exclude: Iterable[int] = ()) -> Choice:
     """The rep the rules give this lead (call inside the transaction that saves it)."""
     away = out_of_office_ids() | set(exclude)
     passed: list[str] = []
+    lead_territory = _LeadTerritory(values)
     for rule in assignment_rules(active_only=True):
-        if not rule_matches(rule, values):
+        if not rule_matches(rule, values, lead_territory):
             continue
-        reps = [rep for rep in _reps(rule) if rep not in away]
-        counts = open_lead_counts(user_ids=reps) if rule.cap and reps else {}
-        free = [rep for rep in reps if not rule.cap or counts[rep] < rule.cap]
+        free = _free(rule, away)
         if not free:
             passed.append(f"{rule.name}: nobody free (out of office or at the cap)")
             continue
-        chosen, how = _pick(rule, free, counts)
+        chosen, how = _pick(rule, free, {})
         matched = "; ".join(conditions_of(rule)) or "every lead"
         reason = "; ".join([f"matched {matched}", how, *passed])
         return Choice(owner_id=chosen, rule=rule, rule_text=rule_text(rule), reason=reason)
@@ -146,12 +200,29 @@ def choose_owner(values: Mapping[str, Any], *, exclude: Iterable[int] = ()) -> C
                   reason="; ".join(passed) or "no assignment rule matches this lead")
 
 
-def apply_choice(lead: Lead, choice: Choice, *, actor_id: int | None) -> NewEvent:
-    """Give the lead to the chosen rep and log it (the caller saves the lead and records the
-    returned event)."""
+def choose_by_rule(rule: AssignmentRule, *, exclude: Iterable[int] = ()) -> Choice | None:
+    """The next rep under this one rule, leaving out ``exclude`` (None: nobody else free)."""
+    free = _free(rule, out_of_office_ids() | set(exclude))
+    if not free:
+        return None
+    chosen, how = _pick(rule, free, {})
+    return Choice(owner_id=chosen, rule=rule, rule_text=rule_text(rule), reason=how)
+
+
+def apply_choice(lead: Lead, choice: Choice, *, actor_id: int | None,
+                 now: dt.datetime | None = None) -> NewEvent:
+    """Give the lead to the chosen rep and log it (the caller saves the lead's
+    ``ASSIGNMENT_FIELDS`` and records the returned event).
+
+    A rule with a first-response time sets ``respond_by``: untouched by then, the lead is
+    handed on (``services.first_response``). A hand assignment sets no deadline."""
     lead.owner_id = choice.owner_id
     lead.assigned_by = choice.rule_text[:200]
-    lead.assigned_at = timezone.now()
+    lead.assigned_at = now or timezone.now()
+    minutes = choice.rule.first_response_minutes if choice.rule is not None else None
+    lead.respond_by = (lead.assigned_at + dt.timedelta(minutes=minutes)
+                       if minutes and choice.owner_id is not None else None)
+    lead.first_touched_at = None
     AssignmentLog.objects.create(lead_id=lead.id, rule=choice.rule,
                                  rule_text=choice.rule_text[:200], owner_id=choice.owner_id,
                                  reason=choice.reason[:500], actor_id=actor_id)
@@ -164,8 +235,10 @@ def apply_choice(lead: Lead, choice: Choice, *, actor_id: int | None) -> NewEven
 def _snapshot(rule: AssignmentRule) -> dict[str, Any]:
     return {"name": rule.name, "position": rule.position, "countries": rule.countries,
             "postcode_prefixes": rule.postcode_prefixes, "industries": rule.industries,
-            "company_sizes": rule.company_sizes, "method": rule.method,
-            "team_id": rule.team_id, "user_id": rule.user_id, "cap": rule.cap}
+            "company_sizes": rule.company_sizes, "product_lines": rule.product_lines,
+            "method": rule.method, "territory_id": rule.territory_id, "team_id": rule.team_id,
+            "user_id": rule.user_id, "cap": rule.cap,
+            "first_response_minutes": rule.first_response_minutes}
 
 
 def _require_settings(actor: Any) -> None:
@@ -178,25 +251,58 @@ def assignment_rule_create(*, actor: Any,
     """A new rule, evaluated after the existing ones."""
     _require_settings(actor)
     entry = parse(AssignmentRuleInput, data)
+    last = AssignmentRule.objects.select_for_update().order_by("-position").first()
+    rule = AssignmentRule.objects.create(position=(last.position + 1) if last else 1,
+                                         **_checked_fields(entry))
+    RoundRobinCursor.objects.create(rule=rule)
+    record_events([events.sales_settings_changed(actor_id=actor.id, what="assignment_rule",
+                                                 entity_id=rule.id, before=None,
+                                                 after=_snapshot(rule))])
+    return rule
+
+
+def _checked_fields(entry: AssignmentRuleInput) -> dict[str, Any]:
+    """The rule's columns from its input, once the team, person and territory exist."""
     errors = {}
     if entry.team_id is not None and not all_users().filter(team_id=entry.team_id).exists():
         errors["team_id"] = f"no team with id {entry.team_id} has members"
     if entry.user_id is not None and not all_users().filter(id=entry.user_id,
                                                             is_active=True).exists():
         errors["user_id"] = f"no active user with id {entry.user_id}"
+    if entry.territory_id is not None and \
+            not Territory.objects.filter(id=entry.territory_id).exists():
+        errors["territory_id"] = f"no territory with id {entry.territory_id}"
     if errors:
         raise ValidationFailed(errors)
-    last = AssignmentRule.objects.select_for_update().order_by("-position").first()
     fields = entry.model_dump()
     if entry.method == AssignmentMethod.USER:
         fields["team_id"] = None
     else:
         fields["user_id"] = None
-    rule = AssignmentRule.objects.create(position=(last.position + 1) if last else 1, **fields)
-    RoundRobinCursor.objects.create(rule=rule)
-    record_events([events.sales_settings_changed(actor_id=actor.id, what="assignment_rule",
-                                                 entity_id=rule.id, before=None,
-                                                 after=_snapshot(rule))])
+    return fields
+
+
+@transaction.atomic
+def assignment_rule_update(*, actor: Any, rule_id: int,
+                           changes: AssignmentRuleChanges | Mapping[str, Any]) -> AssignmentRule:
+    """Change some of a rule's fields (those left out stay; null clears team, person, territory,
+    cap and first-response time). Its place in the order changes only by moving it."""
+    _require_settings(actor)
+    rule = _rule(rule_id)
+    before = _snapshot(rule)
+    given = parse(AssignmentRuleChanges, changes).model_dump(exclude_unset=True)
+    clearable = {"team_id", "user_id", "territory_id", "cap", "first_response_minutes"}
+    current = {k: v for k, v in before.items() if k != "position"}
+    entry = parse(AssignmentRuleInput, {**current, **{
+        k: v for k, v in given.items() if v is not None or k in clearable}})
+    for name, value in _checked_fields(entry).items():
+        setattr(rule, name, value)
+    rule.save()
+    after = _snapshot(rule)
+    if after != before:
+        record_events([events.sales_settings_changed(actor_id=actor.id, what="assignment_rule",
+                                                     entity_id=rule.id, before=before,
+                                                     after=after)])
     return rule
 
 
@@ -218,16 +324,25 @@ def assignment_rule_delete(*, actor: Any, rule_id: int) -> None:
 
 
 @transaction.atomic
-def assignment_rule_move(*, actor: Any, rule_id: int, up: bool) -> AssignmentRule:
-    """Swap the rule with the one before (``up``) or after it: the order decides who wins."""
+def assignment_rule_move(*, actor: Any, rule_id: int, up: bool = False,
+                         position: int | None = None) -> AssignmentRule:
+    """Swap the rule with the one before (``up``) or after it, or put it at ``position``
+    (1 = tried first; past the end = last): the order decides who wins."""
     _require_settings(actor)
+    if position is not None and position < 1:
+        raise ValidationFailed({"position": "must be 1 or more"})
     rules = list(AssignmentRule.objects.select_for_update().order_by("position", "id"))
     index = next((i for i, r in enumerate(rules) if r.id == rule_id), None)
     if index is None:
         raise NotFound(f"no assignment rule with id {rule_id}")
-    other = index - 1 if up else index + 1
-    if 0 <= other < len(rules):
-        rules[index], rules[other] = rules[other], rules[index]
+    if position is not None:
+        moving = rules.pop(index)
+        other = min(position, len(rules) + 1) - 1
+        rules.insert(other, moving)
+    else:
+        other = index - 1 if up else index + 1
+        if 0 <= other < len(rules):
+            rules[index], rules[other] = rules[other], rules[index]
     # Renumbered through positions no rule holds, so no two share one at any moment.
     top = max(r.position for r in rules) + 1
     for offset, rule in enumerate(rules):

@@ -12,16 +12,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.contacts import services as contacts
-from rapport.contacts.selectors import company_get
+from rapport.contacts.selectors import company_get, contacts_by_email
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.events import record_events
 from rapport.core.inputs import parse
 from rapport.core.permissions import get_for
 from rapport.sales import events
 from rapport.sales.inputs import ConvertInput
-from rapport.sales.models import Lead, LeadStatus
+from rapport.sales.models import Deal, Lead, LeadStatus
 from rapport.sales.selectors import can_convert
 from rapport.sales.services.deals import deal_create
+from rapport.sales.services.territories import territory_of_lead
 
 
 @dataclass(frozen=True)
@@ -81,32 +82,44 @@ def lead_convert(*, actor: Any, lead_id: int,
         raise VersionConflict(current={"status": lead.status, "version": lead.version},
                               current_version=lead.version, given_version=entry.version)
     owner_id = lead.owner_id or actor.id
-    company_id = _company_id(actor, lead, owner_id)
-    first, last = _names(lead.name)
-    contact = contacts.contact_create(actor=actor, data={
-        "first_name": first or (lead.email.split("@")[0] if lead.email else "Lead"),
-        "last_name": last, "emails": [lead.email] if lead.email else [],
-        "phones": [lead.phone] if lead.phone else [], "job_title": lead.job_title,
-        "company_id": company_id, "owner_id": owner_id, "lifecycle_stage": "opportunity",
-        "source": (lead.source or "lead")[:50], "notes": _notes(lead)})
+    # Already a person (a lead from their email: capture made the contact): that one, not a
+    # second with the same address.
+    known = contacts_by_email(user=actor, emails={lead.email}).get(lead.email) \
+        if lead.email else None
+    if known is not None:
+        company_id = known["company_id"] or _company_id(actor, lead, owner_id)
+        contact_id = known["id"]
+    else:
+        company_id = _company_id(actor, lead, owner_id)
+        first, last = _names(lead.name)
+        contact_id = contacts.contact_create(actor=actor, data={
+            "first_name": first or (lead.email.split("@")[0] if lead.email else "Lead"),
+            "last_name": last, "emails": [lead.email] if lead.email else [],
+            "phones": [lead.phone] if lead.phone else [], "job_title": lead.job_title,
+            "company_id": company_id, "owner_id": owner_id, "lifecycle_stage": "opportunity",
+            "source": (lead.source or "lead")[:50], "notes": _notes(lead)}).id
     deal_id = None
     if entry.create_deal:
         deal = deal_create(actor=actor, data={
             "name": entry.deal_name or f"{lead.company_name or str(lead)}",
             "amount": entry.amount, "currency": entry.currency,
             "expected_close": entry.expected_close, "pipeline_id": entry.pipeline_id,
-            "contact_id": contact.id, "company_id": company_id, "owner_id": owner_id,
+            "contact_id": contact_id, "company_id": company_id, "owner_id": owner_id,
             "lead_id": lead.id})
         deal_id = deal.id
+        # The deal works the territory the lead's facts fall in (the first by position).
+        territory = territory_of_lead(lead)
+        if territory is not None:
+            Deal.objects.filter(id=deal.id).update(territory=territory)
     lead.status = LeadStatus.CONVERTED
     lead.converted_at = timezone.now()
-    lead.converted_contact_id, lead.converted_company_id = contact.id, company_id
+    lead.converted_contact_id, lead.converted_company_id = contact_id, company_id
     lead.converted_deal_id = deal_id
     lead.version += 1
     lead.save()
     record_events([events.lead_converted(
-        lead_id=lead.id, actor_id=actor.id, contact_id=contact.id,
+        lead_id=lead.id, actor_id=actor.id, contact_id=contact_id,
         shown={"lead": str(lead), "source": lead.source, "score": lead.score,
                "grade": lead.grade, "company_id": company_id, "deal_id": deal_id,
                "utm_campaign": lead.utm_campaign})])
-    return Converted(lead=lead, contact_id=contact.id, company_id=company_id, deal_id=deal_id)
+    return Converted(lead=lead, contact_id=contact_id, company_id=company_id, deal_id=deal_id)

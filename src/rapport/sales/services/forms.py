@@ -24,9 +24,10 @@ from rapport.core.inputs import parse
 from rapport.core.permissions import require
 from rapport.sales import events
 from rapport.sales.inputs import FORM_FIELDS, UTM_FIELDS, WebFormInput
-from rapport.sales.models import WebForm
+from rapport.sales.models import OptIn, WebForm
 from rapport.sales.selectors import web_form_by_key
 from rapport.sales.services.leads import Captured, lead_capture
+from rapport.sales.services.opt_in import opt_in_email_queue
 
 log = logging.getLogger("rapport.sales.forms")
 HONEYPOT = "nickname"  # hidden from people; bots fill every field they find
@@ -76,9 +77,13 @@ def _utm_from(referer: str) -> dict[str, str]:
 
 
 def web_form_submit(*, key: str, posted: Mapping[str, Any], ip: str,
-                    referer: str = "") -> Submission:
+                    referer: str = "", site: str = "") -> Submission:
     """One post to a public form. Raises NotFound (no such form), RateLimited (429) and
-    ValidationFailed (422, naming each field), storing nothing in those cases."""
+    ValidationFailed (422, naming each field), storing nothing in those cases.
+
+    A form with double opt-in keeps a new lead pending (unassigned) and, in the same
+    transaction, queues the confirmation email with a link on ``site`` (the scheme and host
+    the form was posted to)."""
     form = web_form_by_key(key=key)
     _count_post(form.key, ip or "unknown")
     if str(posted.get(HONEYPOT, "")).strip():
@@ -97,7 +102,18 @@ def web_form_submit(*, key: str, posted: Mapping[str, Any], ip: str,
     if missing:
         raise ValidationFailed(missing)
     data["source"] = form.source
-    captured = lead_capture(actor=None, data=data, web_form=form, ignored_fields=ignored[:20])
+    if not form.double_opt_in:
+        captured = lead_capture(actor=None, data=data, web_form=form,
+                                ignored_fields=ignored[:20])
+        return Submission(form=form, captured=captured, ignored_fields=ignored)
+    if not data.get("email", "").strip():
+        raise ValidationFailed({"email": "is required: we email you a link to confirm"})
+    with transaction.atomic():
+        captured = lead_capture(actor=None, data=data, web_form=form,
+                                ignored_fields=ignored[:20], hold_for_opt_in=True)
+        if captured.lead.opt_in == OptIn.PENDING:
+            # Again on a repeat submission: the first email may have been lost.
+            opt_in_email_queue(lead=captured.lead, form=form, site=site)
     return Submission(form=form, captured=captured, ignored_fields=ignored)
 
 
@@ -105,7 +121,8 @@ def web_form_submit(*, key: str, posted: Mapping[str, Any], ip: str,
 
 def _snapshot(form: WebForm) -> dict[str, Any]:
     return {"name": form.name, "fields": form.fields, "required": form.required,
-            "source": form.source, "redirect_url": form.redirect_url}
+            "source": form.source, "redirect_url": form.redirect_url,
+            "double_opt_in": form.double_opt_in}
 
 
 @transaction.atomic
@@ -115,7 +132,8 @@ def web_form_create(*, actor: Any, data: WebFormInput | Mapping[str, Any]) -> We
     ordered = [name for name in FORM_FIELDS if name in entry.fields]
     form = WebForm.objects.create(key=secrets.token_urlsafe(12), name=entry.name,
                                   fields=ordered, required=entry.required, source=entry.source,
-                                  redirect_url=entry.redirect_url, created_by_id=actor.id)
+                                  redirect_url=entry.redirect_url,
+                                  double_opt_in=entry.double_opt_in, created_by_id=actor.id)
     record_events([events.sales_settings_changed(actor_id=actor.id, what="web_form",
                                                  entity_id=form.id, before=None,
                                                  after=_snapshot(form))])

@@ -4,6 +4,7 @@ the same transaction, so a lead is never seen half-done."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,10 +18,16 @@ from rapport.core.inputs import parse
 from rapport.core.permissions import can, get_for
 from rapport.sales import events
 from rapport.sales.inputs import LeadChanges, LeadInput, LeadUpdate
-from rapport.sales.models import Lead, WebForm
+from rapport.sales.models import Lead, OptIn, WebForm
 from rapport.sales.selectors import can_add_leads, lead_by_contact_point, scoring_rules
-from rapport.sales.services.assignment import Choice, apply_choice, choose_owner
+from rapport.sales.services.assignment import (
+    ASSIGNMENT_FIELDS,
+    Choice,
+    apply_choice,
+    choose_owner,
+)
 from rapport.sales.services.enrichment import enrich
+from rapport.sales.services.first_response import touched_by
 from rapport.sales.services.scoring import CAPTURED, ENRICHED, score, values_of
 
 # What a lead's timeline entry shows of it.
@@ -65,11 +72,13 @@ def _needs_contact_point(entry: Any) -> None:
 
 def lead_capture(*, actor: Any, data: LeadInput | Mapping[str, Any],
                  web_form: WebForm | None = None,
-                 ignored_fields: Iterable[str] = ()) -> Captured:
+                 ignored_fields: Iterable[str] = (), hold_for_opt_in: bool = False) -> Captured:
     """A lead from any source. A known email or phone updates that lead (``created`` False)
     and says so on its timeline; a new one is enriched, scored and assigned by the rules.
 
     ``actor`` is None for the public web form (the lead is the system's until assigned).
+    ``hold_for_opt_in`` (a double opt-in form): a new lead waits, unassigned, with
+    ``opt_in`` "pending" and a token, until the person confirms (services/opt_in.py).
     """
     entry = parse(LeadInput, data)
     _needs_contact_point(entry)
@@ -79,7 +88,7 @@ def lead_capture(*, actor: Any, data: LeadInput | Mapping[str, Any],
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                return _capture(actor, entry, web_form, ignored)
+                return _capture(actor, entry, web_form, ignored, hold_for_opt_in)
         except IntegrityError:
             # Someone captured the same address a moment ago: update theirs instead.
             continue
@@ -87,7 +96,7 @@ def lead_capture(*, actor: Any, data: LeadInput | Mapping[str, Any],
 
 
 def _capture(actor: Any, entry: LeadInput, web_form: WebForm | None,
-             ignored: list[str]) -> Captured:
+             ignored: list[str], hold_for_opt_in: bool = False) -> Captured:
     actor_id = actor.id if actor is not None else None
     given = {k: v for k, v in entry.model_dump().items() if v not in ("", None)}
     existing = lead_by_contact_point(email=entry.email, phone=entry.phone)
@@ -99,10 +108,11 @@ def _capture(actor: Any, entry: LeadInput, web_form: WebForm | None,
         lead.version += 1
         lead.save()
         new_events: list[NewEvent] = []
-        if lead.owner_id is None and lead.is_open:
+        # A lead waiting for its double opt-in is assigned when it is confirmed.
+        if lead.owner_id is None and lead.is_open and lead.opt_in != OptIn.PENDING:
             new_events.append(apply_choice(lead, choose_owner(values_of(lead)),
                                            actor_id=actor_id))
-            lead.save(update_fields=["owner", "assigned_by", "assigned_at"])
+            lead.save(update_fields=ASSIGNMENT_FIELDS)
         old, new = diff(before, values_of(lead))
         new_events.insert(0, events.lead_resubmitted(
             lead_id=lead.id, actor_id=actor_id, before=old,
@@ -112,11 +122,19 @@ def _capture(actor: Any, entry: LeadInput, web_form: WebForm | None,
         return Captured(lead=lead, created=False, ignored_fields=ignored)
     lead = Lead(web_form=web_form)
     _qualify(lead, dict(given))
+    if hold_for_opt_in:
+        lead.opt_in, lead.opt_in_token = OptIn.PENDING, secrets.token_urlsafe(32)
     with transaction.atomic():  # a savepoint: a duplicate address is retried as an update
         lead.save()
+    if hold_for_opt_in:
+        record_events([events.lead_captured(
+            lead_id=lead.id, actor_id=actor_id,
+            shown={**shown(lead), "ignored_fields": ignored, "enriched_by": lead.enriched_by,
+                   "form": web_form.name if web_form else "", "opt_in": OptIn.PENDING})])
+        return Captured(lead=lead, created=True, ignored_fields=ignored)
     choice: Choice = choose_owner(values_of(lead))
     assigned = apply_choice(lead, choice, actor_id=actor_id)
-    lead.save(update_fields=["owner", "assigned_by", "assigned_at"])
+    lead.save(update_fields=ASSIGNMENT_FIELDS)
     record_events([events.lead_captured(
         lead_id=lead.id, actor_id=actor_id,
         shown={**shown(lead), "ignored_fields": ignored, "enriched_by": lead.enriched_by,
@@ -157,6 +175,8 @@ def lead_update(*, actor: Any, lead_id: int, version: int | None,
         new_events.append(apply_choice(lead, Choice(
             owner_id=new["owner_id"], rule=None, rule_text="by hand",
             reason=f"reassigned by {actor.display_name}"), actor_id=actor.id))
+    if "status" in new:
+        touched_by(lead, actor_id=actor.id)
     for name, value in new.items():
         if name != "owner_id":
             setattr(lead, name, value)

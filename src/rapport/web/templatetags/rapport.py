@@ -1,4 +1,8 @@
+import datetime as dt
+
 from django import template
+from django.urls import get_script_prefix, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -73,3 +77,31 @@ def phone(value):
     except phonenumbers.NumberParseException:
         return value
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+_ID_URLS: dict[tuple[str, str], tuple[str, str]] = {}
+_MARK = 918273645546372819
+
+
+@register.filter
+def id_url(pk, name):
+    """``{% url name pk %}`` for a view taking one id, reversed once per name rather than once
+    per row of a list (``{{ c.id|id_url:"contact_detail" }}``)."""
+    key = (name, get_script_prefix())
+    shape = _ID_URLS.get(key)
+    if shape is None:
+        head, _, tail = reverse(name, args=[_MARK]).partition(str(_MARK))
+        shape = _ID_URLS[key] = (head, tail)
+    return f"{shape[0]}{int(pk)}{shape[1]}"
+
+
+@register.filter
+def stamp(value, fmt="%Y-%m-%d"):
+    """A moment in the current time zone as digits (``strftime``), for lists: what
+    ``|date:"Y-m-d"`` shows at a fifth of its cost per row. Formats with names of days or
+    months (translated) stay with ``|date``."""
+    if not isinstance(value, dt.datetime | dt.date):
+        return ""
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return value.strftime(fmt)

@@ -28,6 +28,7 @@ class Command(BaseCommand):
             f"Loaded the demo bakery: {report.contacts} people, {report.companies} companies, "
             f"{report.products} products, {report.orders} orders, "
             f"{report.interactions} conversations, {report.tasks} open tasks, "
+            f"{report.leads} leads, {report.deals} deals, "
             f"{report.events} events."))
         self.stdout.write(f"Open {report.url} and log in as {report.login_email} "
                           f"with password {report.password}")

@@ -85,6 +85,34 @@ def test_contributions_add_up_to_the_raw_score(method):
     assert list(contributions.columns) == [*scorer.feature_names_in_, "(base)"]
 
 
+def test_fast_path_contributions_add_up_and_agree_with_shap_on_the_strong_columns():
+    """``exact=False`` (decision-path attributions for LightGBM) sums to the same raw score
+    and ranks the columns that matter the way SHAP does."""
+    frame, y = leads(1200, seed=2)
+    scorer = BinaryScorer(method="lightgbm", random_state=0, cv=3).fit(frame, y)
+    shap = scorer.contributions(frame)
+    path = scorer.contributions(frame, exact=False)
+    raw = scorer._raw("lightgbm", scorer.model_, scorer.table_.dense(frame))
+    np.testing.assert_allclose(path.sum(axis=1).to_numpy(), raw, rtol=1e-6, atol=1e-6)
+    assert list(path.columns) == list(shap.columns)
+    columns = [c for c in shap.columns if c != "(base)"]
+    strongest = shap[columns].abs().mean().sort_values(ascending=False).index[:2]
+    assert set(path[columns].abs().mean().sort_values(ascending=False).index[:2]) == \
+        set(strongest)
+    # The same model with a linear method: the option changes nothing.
+    linear = BinaryScorer(method="logistic", random_state=0, cv=3).fit(frame, y)
+    pd.testing.assert_frame_equal(linear.contributions(frame.head(30)),
+                                  linear.contributions(frame.head(30), exact=False))
+
+
+def test_out_of_fold_calibration_is_reported(fitted):
+    scorer, _, y = fitted
+    assert 0 < scorer.cv_metrics_["brier"] < 0.25
+    assert sum(b["count"] for b in scorer.reliability_) == len(y)
+    for b in scorer.reliability_:
+        assert b["low"] <= b["predicted"] <= b["high"] and 0 <= b["observed"] <= 1
+
+
 def test_predictions_are_finite_probabilities_even_on_bad_rows(fitted):
     scorer, frame, _ = fitted
     bad = frame.head(4).copy()
@@ -123,6 +151,7 @@ def test_summary_reports_size_date_metrics_method(fitted):
         "roc_auc",
         "pr_auc",
         "calibration_error",
+        "brier",
         "positive_rate",
         "folds",
     }

@@ -21,4 +21,15 @@ document.addEventListener("submit", (event) => {
 document.addEventListener("click", (event) => {
   const results = document.getElementById("search-results");
   if (results && !event.target.closest(".search-box")) results.innerHTML = "";
+  // A top-bar menu closes when you click anywhere else (or open another).
+  document.querySelectorAll(".topbar details[open]").forEach((menu) => {
+    if (!menu.contains(event.target)) menu.removeAttribute("open");
+  });
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  document.querySelectorAll(".topbar details[open]").forEach((menu) => {
+    menu.removeAttribute("open");
+    menu.querySelector("summary")?.focus();
+  });
 });
