@@ -160,3 +160,72 @@ def test_board_and_deal_page_at_phone_width(browser, server, bakery):
         phone.goto(f"{server}/deals/{deals['Café Lind'].id}/")
         shot(phone, "pipeline-deal-phone")
         assert _wide(phone) <= PHONE["width"]
+
+
+def test_pipeline_settings_at_desktop_and_phone(page, browser, server, bakery):
+    from rapport.sales.models import Stage
+
+    owner, sam, sara, pipeline, deals = bakery
+    login(page, server, "olivia@bakery.example.com")
+    page.goto(f"{server}/settings/")
+    page.get_by_role("link", name="Pipelines").click()
+    page.get_by_label("New stage in Wholesale").fill("Tasting")
+    page.get_by_label("Its probability (%)").fill("40")
+    page.get_by_role("button", name="Add stage").click()
+    expect(page.locator(".messages")).to_contain_text("Stage Tasting added")
+    page.get_by_role("button", name="Move Tasting up").click()
+    expect(page.locator(".messages")).to_contain_text("Tasting moved up")
+    page.get_by_role("button", name="Delete New").click()
+    expect(page.locator(".messages")).to_contain_text("New holds 4 deals; move them first")
+    assert list(Stage.objects.filter(pipeline=pipeline).order_by("position")
+                .values_list("name", flat=True)) == [
+        "New", "Qualified", "Proposal", "Tasting", "Negotiation", "Won", "Lost"]
+    shot(page, "pipeline-settings-desktop")
+    assert _wide(page) <= DESKTOP["width"]
+    with browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
+                             has_touch=True) as context:
+        phone = context.new_page()
+        login(phone, server, "olivia@bakery.example.com")
+        phone.goto(f"{server}/settings/pipelines/")
+        shot(phone, "pipeline-settings-phone")
+        assert _wide(phone) <= PHONE["width"]
+
+
+def test_more_loads_the_next_cards_of_a_column(page, server, bakery):
+    from rapport.sales import services
+
+    owner, sam, sara, pipeline, deals = bakery
+    for i in range(22):
+        services.deal_create(actor=sam, data={"name": f"Bakery order {i:02}", "amount": "10"})
+    login(page, server, "sam@bakery.example.com")
+    page.goto(f"{server}/deals/board/?owner=me")
+    new = column(page, "New")
+    expect(new).to_contain_text("25 deals")
+    expect(new.locator(".deal-card")).to_have_count(20)
+    new.get_by_role("link", name="More New deals").click()
+    expect(new.locator(".deal-card")).to_have_count(25)
+    expect(new.get_by_role("link", name="More New deals")).to_have_count(0)
+    # The cards that came later move like the others.
+    late = card(page, "Café Lind")
+    late.get_by_label("Move Café Lind to").select_option(label="Won")
+    late.get_by_role("button", name="Move Café Lind").click()
+    expect(column(page, "Won").locator(".deal-card")).to_contain_text(["Café Lind"])
+    expect(new).to_contain_text("24 deals")
+
+
+def test_cancelling_the_lost_reason_puts_the_card_back(page, server, bakery):
+    from rapport.sales.models import Deal
+
+    owner, sam, sara, pipeline, deals = bakery
+    login(page, server, "sam@bakery.example.com")
+    page.goto(f"{server}/deals/board/")
+    box = page.get_by_label("Move Café Lind to")
+    box.select_option(label="Lost")
+    page.get_by_role("button", name="Move Café Lind").press("Enter")
+    expect(page.locator("#lost-dialog")).to_be_visible()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#lost-dialog")).to_be_hidden()
+    expect(column(page, "New").locator(".deal-card")).to_contain_text(["Café Lind"])
+    expect(page.get_by_label("Move Café Lind to")).to_have_value(str(deals["Café Lind"]
+                                                                     .stage_id))
+    assert Deal.objects.get(id=deals["Café Lind"].id).stage.name == "New"

@@ -59,6 +59,9 @@ APP = register(RapportApp(
         SettingsEntry("Territories", "territory_settings",
                       "patches of the market: rules, members, manager, and which wins where "
                       "two overlap", order=43, permission="settings.change"),
+        SettingsEntry("Pipelines", "pipeline_settings",
+                      "deal stages and their win probabilities: add, rename, reorder",
+                      order=44, permission="settings.change"),
     ],
     # territory branch: leads nobody answered in time go to the next rep.
     search=[search.leads],

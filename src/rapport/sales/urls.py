@@ -61,6 +61,9 @@ urlpatterns = [
     path("deals/<int:deal_id>/edit/", views.deal_edit, name="deal_edit"),
     path("deals/<int:deal_id>/lines/", views.deal_lines_edit, name="deal_lines_edit"),
     path("deals/<int:deal_id>/delete/", views.deal_remove, name="deal_delete"),
+    path("settings/pipelines/", views.pipeline_settings, name="pipeline_settings"),
+    path("settings/pipelines/<int:pipeline_id>/", views.pipeline_edit, name="pipeline_edit"),
+    path("settings/pipelines/stages/<int:stage_id>/", views.stage_edit, name="stage_edit"),
     # mlscore: train the learned scores now (Settings → Lead scoring)
     path("settings/lead-scoring/train/", views.models_train, name="models_train"),
 ]

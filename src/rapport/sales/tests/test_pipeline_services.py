@@ -307,3 +307,16 @@ def test_the_board_filters_by_territory(sales_a, owner, pipeline):
     board = selectors.deal_board(user=owner, params={"territory": north.id})
     new = board.columns[0]
     assert new.count == 1 and [d.name for d in new.page.items] == ["In"]
+
+
+def test_a_stage_in_deals_history_cannot_be_deleted(owner, sales_a, pipeline):
+    demo = services.stage_create(actor=owner, pipeline_id=pipeline.id,
+                                 data={"name": "Demo", "probability": 40, "position": 2})
+    deal = deal_for(sales_a, pipeline)
+    services.deal_move(actor=sales_a, deal_id=deal.id, stage_id=demo.id, version=1)
+    services.deal_move(actor=sales_a, deal_id=deal.id,
+                       stage_id=stages_of(pipeline)["Proposal"].id, version=2)
+    with pytest.raises(ValidationFailed) as failure:
+        services.stage_delete(actor=owner, stage_id=demo.id)
+    assert failure.value.errors["stage"] == ["deals' history passes through Demo"]
+    assert Stage.objects.filter(id=demo.id, position=2).exists()

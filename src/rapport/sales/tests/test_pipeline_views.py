@@ -101,10 +101,15 @@ def test_the_boards_script_gets_the_card_and_headers_or_the_409_state(pipeline, 
     client = web_as(sales_a)
     json_post = lambda body: client.post(  # noqa: E731
         f"/deals/{deal.id}/move/", body, headers={"Accept": "application/json"})
-    moved = json_post({"stage_id": stage(pipeline, "Qualified").id, "version": 1})
+    moved = json_post({"stage_id": stage(pipeline, "Qualified").id, "version": 1,
+                       "from_stage": stage(pipeline, "New").id})
     body = json.loads(moved.content)
     assert moved.status_code == 200 and body["stage_id"] == stage(pipeline, "Qualified").id
     assert 'data-version="2"' in body["card"]
+    assert f'href="/deals/{deal.id}/"' in body["card"]
+    # The two columns the card left and entered, with their new counts.
+    assert set(body["headers"]) == {str(stage(pipeline, "New").id),
+                                    str(stage(pipeline, "Qualified").id)}
     assert "1 deal" in body["headers"][str(stage(pipeline, "Qualified").id)]
     assert "0 deals" in body["headers"][str(stage(pipeline, "New").id)]
     stale = json_post({"stage_id": stage(pipeline, "Won").id, "version": 1})
@@ -156,3 +161,67 @@ def test_the_deal_page_edits_lines_history_and_closes(pipeline, sales_a, web_as)
     history = html[html.index("Stage history"):html.index("</table>", html.index(
         "Stage history"))]
     assert history.count("<tr") == 5  # header + New, Lost, New, Won
+
+
+def test_pipeline_settings_add_rename_reorder_and_refuse(pipeline, owner, sales_a, web_as):
+    client = web_as(owner)
+    page = client.get("/settings/pipelines/")
+    assert page.status_code == 200 and "Wholesale" in page.content.decode()
+    client.post(f"/settings/pipelines/{pipeline.id}/", {"action": "add_stage",
+                                                         "name": "Tasting",
+                                                         "probability": "40"})
+    tasting = stage(pipeline, "Tasting")
+    assert tasting.position == 5  # after the last open stage, before won and lost
+    client.post(f"/settings/pipelines/stages/{tasting.id}/", {"action": "up"})
+    client.post(f"/settings/pipelines/stages/{tasting.id}/", {
+        "action": "save", "name": "Tasting day", "probability": "45"})
+    tasting.refresh_from_db()
+    assert (tasting.name, tasting.probability, tasting.position) == ("Tasting day", 45, 4)
+    deal_for(sales_a)
+    refused = client.post(f"/settings/pipelines/stages/{stage(pipeline, 'New').id}/",
+                          {"action": "delete"}, follow=True)
+    assert "New holds 1 deal; move them first" in refused.content.decode()
+    assert Stage.objects.filter(pipeline=pipeline).count() == 7
+    bad = client.post(f"/settings/pipelines/{pipeline.id}/", {"action": "add_stage",
+                                                               "name": "No odds"}, follow=True)
+    assert "is required for an open stage" in bad.content.decode()
+    made = client.post("/settings/pipelines/", {"name": "Events"}, follow=True)
+    assert "Pipeline Events made" in made.content.decode()
+    twice = client.post("/settings/pipelines/", {"name": "events"})
+    assert twice.status_code == 422 and "already a pipeline called" in twice.content.decode()
+    assert web_as(sales_a).get("/settings/pipelines/").status_code == 403
+
+
+def test_the_boards_queries_do_not_grow_with_its_cards(pipeline, sales_a, sales_a2, web_as):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = web_as(sales_a)
+
+    def count() -> int:
+        client.get("/deals/board/")
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/deals/board/").status_code == 200
+        return len(captured.captured_queries)
+
+    deal_for(sales_a)
+    few = count()
+    stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position"))
+    for i in range(60):
+        deal_for(sales_a if i % 2 else sales_a2, name=f"D{i}",
+                 stage_id=stages[i % 4].id)
+    assert count() == few
+
+
+def test_the_list_view_filters_by_status(pipeline, sales_a, web_as):
+    won = deal_for(sales_a, name="Won one")
+    services.deal_move(actor=sales_a, deal_id=won.id, stage_id=stage(pipeline, "Won").id,
+                       version=1)
+    deal_for(sales_a, name="Still open")
+    client = web_as(sales_a)
+    html = client.get("/deals/", {"status": "won"}).content.decode()
+    assert "Won one" in html and "Still open" not in html
+    html = client.get("/deals/", {"status": "open"}).content.decode()
+    assert "Still open" in html and "Won one" not in html
+    bad = client.get("/deals/", {"status": "maybe"}).content.decode()
+    assert "must be one of open, won, lost" in bad

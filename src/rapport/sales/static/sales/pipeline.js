@@ -14,7 +14,10 @@
   };
 
   const putBack = (origin) => {
-    if (origin && origin.from) origin.from.insertBefore(origin.card, origin.next || null);
+    if (!origin) return;
+    if (origin.from) origin.from.insertBefore(origin.card, origin.next || null);
+    const box = origin.card.querySelector("select[name=stage_id]");
+    if (box) box.value = origin.card.dataset.stageId; // the box says where the card is
   };
 
   const place = (card, data, keepFocus) => {
@@ -40,6 +43,7 @@
     const body = new FormData(form);
     body.set("stage_id", stageId);
     body.set("version", card.dataset.version);
+    body.set("from_stage", card.dataset.stageId);
     if (lostReason) body.set("lost_reason", lostReason);
     const keepFocus = card.contains(document.activeElement);
     card.classList.add("moving");
