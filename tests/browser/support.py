@@ -38,3 +38,11 @@ def shot(page, name: str, *, full_page: bool = True) -> pathlib.Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def open_nav(page, label: str, *, group: str | None = None) -> None:
+    """Follow a link of the top bar, opening its menu first when it sits in one ("Sales")."""
+    nav = page.get_by_role("navigation", name="Main")
+    if group:
+        nav.locator("summary", has_text=group).click()
+    nav.get_by_role("link", name=label, exact=True).click()

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import login, make_user, shot
+from tests.browser.support import login, make_user, open_nav, shot
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_the_forecast_page_draws_its_charts_and_the_revenue_forecast(page, serve
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     login(page, server, "olivia@bakery.example.com")
-    page.get_by_role("link", name="Forecast").click()
+    open_nav(page, "Forecast", group="Sales")
     expect(page.locator("h1")).to_have_text("Forecast")
     expect(page.locator("#chart-month .main-svg").first).to_be_visible()
     expect(page.locator("#chart-rep .main-svg").first).to_be_visible()

@@ -104,7 +104,7 @@ def test_a_web_form_lead_is_assigned_scored_and_converted(page, browser, server,
     page.get_by_role("button", name="Convert").click()
     page.wait_for_url(re.compile(r"/deals/\d+/$"))
     expect(page.locator("h1")).to_have_text("Lind Café")
-    expect(page.locator("body")).to_contain_text("1800.00 USD")
+    expect(page.locator("body")).to_contain_text("1,800.00 USD")
     expect(page.locator("body")).to_contain_text("Anna Lind")
     shot(page, "leads-converted-deal")
     page.go_back()

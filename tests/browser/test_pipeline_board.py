@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import DESKTOP, PHONE, login, make_user, shot
+from tests.browser.support import DESKTOP, PHONE, login, make_user, open_nav, shot
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_drag_keyboard_stale_lost_and_won(page, server, bakery):
     owner, sam, sara, pipeline, deals = bakery
     stages = {s.name: s for s in Stage.objects.filter(pipeline=pipeline)}
     login(page, server, "sam@bakery.example.com")
-    page.get_by_role("link", name="Deals").first.click()
+    open_nav(page, "Deals", group="Sales")
     expect(page).to_have_url(re.compile(r"/deals/board/"))
     expect(column(page, "New")).to_contain_text("4 deals")
     expect(column(page, "New")).to_contain_text("8,370.00 EUR")

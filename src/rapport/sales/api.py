@@ -669,6 +669,12 @@ def delete_assignment_rule(request: HttpRequest, rule_id: int):
     return Status(204, None)
 
 
+@router.post("/assignment-rules/{int:rule_id}/move", response={200: AssignmentRuleOut, **ERRORS})
+def move_assignment_rule(request: HttpRequest, rule_id: int, payload: MoveIn):
+    services.assignment_rule_move(actor=request.user, rule_id=rule_id, position=payload.position)
+    return selectors.assignment_rule_get(rule_id=rule_id)
+
+
 # --- goals and the forecast (issue 10: forecast) -----------------------------------------------
 
 class GoalOut(Schema):

@@ -40,7 +40,8 @@ COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
 FORM_FIELDS = {"name": "Name", "email": "Email", "phone": "Phone", "company_name": "Company",
                "website": "Website", "job_title": "Job title", "country": "Country",
                "postcode": "Postcode", "industry": "Industry",
-               "company_size": "Company size", "message": "Message"}
+               "company_size": "Company size", "product_interest": "Interested in",
+               "message": "Message"}
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 VALUELESS = (Operator.IS_SET, Operator.IS_EMPTY)
 

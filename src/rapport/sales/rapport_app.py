@@ -20,7 +20,8 @@ from rapport.sales.api import router
 SEQUENCE_SUBSCRIBERS = [
     Subscriber(("interaction.logged",), services.stop_for_interactions),  # activities' kind
     Subscriber((events.LEAD_CONVERTED.name,), services.stop_for_conversions),
-    Subscriber((events.LEAD_CAPTURED.name,), services.auto_enrol_new_leads),
+    Subscriber((events.LEAD_CAPTURED.name, events.LEAD_OPT_IN_CONFIRMED.name),
+               services.auto_enrol_new_leads),
     Subscriber((events.SEQUENCE_ENROLLED.name,), tasks.run_sequences_soon),
 ]
 SEQUENCE_PERIODIC = [PeriodicJob(tasks.run_sequences, dt.timedelta(minutes=1))]

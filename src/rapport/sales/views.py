@@ -729,8 +729,9 @@ def deal_remove(request, deal_id: int):
 @login_required
 @require_POST
 def territory_remove(request, territory_id: int):
-    services.territory_delete(actor=request.user, territory_id=territory_id)
-    return done(request, "Territory removed.", "territory_settings")
+    return act(request, lambda: services.territory_delete(actor=request.user,
+                                                          territory_id=territory_id),
+               success="Territory removed.", to="territory_settings")
 
 
 @login_required

@@ -324,16 +324,25 @@ def assignment_rule_delete(*, actor: Any, rule_id: int) -> None:
 
 
 @transaction.atomic
-def assignment_rule_move(*, actor: Any, rule_id: int, up: bool) -> AssignmentRule:
-    """Swap the rule with the one before (``up``) or after it: the order decides who wins."""
+def assignment_rule_move(*, actor: Any, rule_id: int, up: bool = False,
+                         position: int | None = None) -> AssignmentRule:
+    """Swap the rule with the one before (``up``) or after it, or put it at ``position``
+    (1 = tried first; past the end = last): the order decides who wins."""
     _require_settings(actor)
+    if position is not None and position < 1:
+        raise ValidationFailed({"position": "must be 1 or more"})
     rules = list(AssignmentRule.objects.select_for_update().order_by("position", "id"))
     index = next((i for i, r in enumerate(rules) if r.id == rule_id), None)
     if index is None:
         raise NotFound(f"no assignment rule with id {rule_id}")
-    other = index - 1 if up else index + 1
-    if 0 <= other < len(rules):
-        rules[index], rules[other] = rules[other], rules[index]
+    if position is not None:
+        moving = rules.pop(index)
+        other = min(position, len(rules) + 1) - 1
+        rules.insert(other, moving)
+    else:
+        other = index - 1 if up else index + 1
+        if 0 <= other < len(rules):
+            rules[index], rules[other] = rules[other], rules[index]
     # Renumbered through positions no rule holds, so no two share one at any moment.
     top = max(r.position for r in rules) + 1
     for offset, rule in enumerate(rules):

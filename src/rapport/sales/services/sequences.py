@@ -42,6 +42,7 @@ from rapport.sales.models import (
     EnrollmentStatus,
     Lead,
     LeadStatus,
+    OptIn,
     Sequence,
     SequenceStep,
     StepKind,
@@ -133,7 +134,9 @@ def sequence_update(*, actor: Any, sequence_id: int,
     sequence = _locked(sequence_id)
     before = sequence_snapshot(sequence)
     given = parse(SequenceChanges, changes).model_dump(exclude_unset=True)
-    merged = {**before, **{k: v for k, v in given.items() if v is not None}}
+    # None leaves a field as it is, except the web form, where it means "any form".
+    merged = {**before, **{k: v for k, v in given.items()
+                           if v is not None or k == "auto_web_form_id"}}
     entry = parse(SequenceInput, merged)
     _check_links(actor, entry)
     _apply(sequence, entry)
@@ -177,6 +180,9 @@ def _enrol(lead: Lead, sequence: Sequence, *, actor_id: int | None, how: str,
     if not lead.is_open:
         raise ValidationFailed({"status": f"the lead is {lead.status}: only an open lead is "
                                           "enrolled"})
+    if lead.opt_in == OptIn.PENDING:
+        raise ValidationFailed({"opt_in": "the lead has not confirmed its address yet (double "
+                                          "opt-in): it may be enrolled once it has"})
     first = _first_step(sequence)
     if first is None:
         raise ValidationFailed({"sequence_id": f"the sequence {sequence.name} has no steps"})
@@ -243,9 +249,11 @@ def _matches(sequence: Sequence, lead: Lead) -> bool:
 
 
 def auto_enrol_new_leads(rows: Iterable[Any]) -> None:
-    """Subscriber of ``lead.captured``: each new lead goes into every active sequence set to
-    take new leads whose conditions (source, web form, grades) it meets. A lead that cannot
-    be enrolled (no email for a sequence that sends one) is skipped and logged."""
+    """Subscriber of ``lead.captured`` and ``lead.opt_in_confirmed``: each new lead goes into
+    every active sequence set to take new leads whose conditions (source, web form, grades) it
+    meets — a double opt-in lead once it has confirmed its address. A lead that cannot be
+    enrolled (no email for a sequence that sends one, not confirmed yet) is skipped and
+    logged."""
     sequences = list(Sequence.objects.filter(auto_enrol=True, active=True).order_by("id"))
     if not sequences:
         return
@@ -255,7 +263,8 @@ def auto_enrol_new_leads(rows: Iterable[Any]) -> None:
                 with transaction.atomic():
                     lead = Lead.objects.filter(id=row.entity_id,
                                                deleted_at__isnull=True).first()
-                    if lead is None or not _matches(sequence, lead):
+                    if lead is None or lead.opt_in == OptIn.PENDING or \
+                            not _matches(sequence, lead):
                         continue
                     _enrol(lead, sequence, actor_id=None, how="new lead, by the sequence's rule",
                            now=timezone.now())

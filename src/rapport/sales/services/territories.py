@@ -22,7 +22,7 @@ from rapport.core.inputs import parse
 from rapport.core.permissions import require
 from rapport.sales import events
 from rapport.sales.inputs import TerritoryChanges, TerritoryInput
-from rapport.sales.models import Lead, Territory
+from rapport.sales.models import AssignmentRule, Lead, Territory
 from rapport.sales.selectors import territory_rules
 
 RULE_FIELDS = ("countries", "regions", "postcode_prefixes", "industries", "company_sizes")
@@ -78,9 +78,11 @@ def territory_for_deal(*, actor: Any, lead_id: int | None = None,
     """The territory for a deal made without conversion: the facts of its lead when it has
     one, else its company's industry and size with the country and postcode given."""
     if lead_id is not None:
-        lead = Lead.objects.filter(id=lead_id).first()
-        if lead is not None:
-            return territory_of_lead(lead)
+        lead = Lead.objects.restrict(actor, "view").filter(id=lead_id,
+                                                           deleted_at__isnull=True).first()
+        if lead is None:
+            raise ValidationFailed({"lead_id": f"no lead with id {lead_id}"})
+        return territory_of_lead(lead)
     industry = size = ""
     if company_id is not None:
         company = company_get(user=actor, company_id=company_id)
@@ -175,9 +177,17 @@ def territory_update(*, actor: Any, territory_id: int,
 
 @transaction.atomic
 def territory_delete(*, actor: Any, territory_id: int) -> None:
-    """Remove it: its assignment rules go with it, its deals and goals keep no territory."""
+    """Remove it (its deals keep no territory, its goals go). Refused while an assignment
+    rule hands out its leads: remove or change those rules first."""
     _require_settings(actor)
     territory = _locked(territory_id)
+    using = list(AssignmentRule.objects.filter(territory_id=territory.id)
+                 .order_by("position").values_list("name", flat=True))
+    if using:
+        raise ValidationFailed({"territory": f"{territory.name} is used by the assignment "
+                                             f"rule{'s' if len(using) > 1 else ''} "
+                                             f"{', '.join(using)}; remove or change "
+                                             f"{'them' if len(using) > 1 else 'it'} first"})
     before = snapshot(territory)
     territory.delete()
     _renumber(list(Territory.objects.select_for_update().order_by("position", "id")))

@@ -324,3 +324,29 @@ def test_deleting_a_sequence_takes_its_leads_out(owner, sales_a, anna, three_ste
     assert not Sequence.objects.exists() and not Enrollment.objects.exists()
     stopped = Event.objects.get(kind="sequence.stopped")
     assert stopped.entity_id == anna.id and "deleted" in stopped.after["reason"]
+
+
+def test_a_double_opt_in_lead_joins_by_the_rule_only_once_it_has_confirmed(
+        owner, sales_a, templates, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    from rapport.sales.models import Lead
+
+    services.assignment_rule_create(actor=owner, data={
+        "name": "Sam", "method": "user", "user_id": sales_a.id})
+    form = services.web_form_create(actor=owner, data={
+        "name": "Cakes", "fields": ["name", "email"], "required": ["email"],
+        "double_opt_in": True})
+    sequence = services.sequence_create(actor=owner, data={
+        "name": "Cakes", "auto_enrol": True, "auto_web_form_id": form.id,
+        "steps": [{"kind": "email", "template_id": templates[0].id}]})
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(f"/f/{form.key}/", {"name": "Eva", "email": "eva@cakes.example"})
+    lead = Lead.objects.get()
+    assert lead.opt_in == "pending" and not Enrollment.objects.exists()
+    with pytest.raises(ValidationFailed) as refused:  # not by hand either
+        _enrol(owner, lead, sequence)
+    assert list(refused.value.errors) == ["opt_in"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lead_opt_in_confirm(token=lead.opt_in_token)
+    assert list(Enrollment.objects.values_list("lead_id", "status")) == [(lead.id, "active")]

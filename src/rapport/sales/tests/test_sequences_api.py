@@ -120,3 +120,16 @@ def test_a_lead_without_an_email_cannot_join_a_sequence_that_sends_one(api_as, o
     made = api_as(owner).post("/sequences", _body(template)).json()
     answer = api_as(owner).post(f"/leads/{phone_only.id}/enrol", {"sequence_id": made["id"]})
     assert answer.status_code == 422 and list(answer.json()["errors"]) == ["email"]
+
+
+def test_the_web_form_condition_is_set_and_cleared(api_as, owner, template):
+    form = services.web_form_create(actor=owner, data={"name": "Contact us",
+                                                       "fields": ["email"]})
+    api = api_as(owner)
+    made = api.post("/sequences", {**_body(template), "auto_enrol": True,
+                                   "auto_web_form_id": form.id}).json()
+    assert made["auto_web_form_id"] == form.id
+    bad = api.patch(f"/sequences/{made['id']}", {"auto_web_form_id": 987654})
+    assert bad.status_code == 422 and list(bad.json()["errors"]) == ["auto_web_form_id"]
+    cleared = api.patch(f"/sequences/{made['id']}", {"auto_web_form_id": None}).json()
+    assert cleared["auto_web_form_id"] is None and cleared["auto_enrol"] is True

@@ -453,3 +453,75 @@ def test_the_lead_page_logs_a_call_and_shows_a_missed_first_response(timed, sale
     page = web_as(sales_a2).get(f"/leads/{lead.id}/").content.decode()
     assert "by call <small class=\"muted\">(first response)</small>" in page
     assert "First response" in page and "booked a visit" in page
+
+
+def test_the_worker_runs_the_sweep_every_minute(timed, sales_a, sales_a2):
+    from django.utils import timezone
+
+    from rapport.core.registry import periodic_jobs
+    from rapport.sales import tasks
+
+    job = next(j for j in periodic_jobs() if j.task is tasks.first_response_sweep)
+    assert job.every == dt.timedelta(minutes=1)
+    lead = _capture("anna@cafe.se", country="SE")
+    assert tasks.first_response_sweep.call() == 0  # not due yet on the real clock
+    # Half an hour has gone by: its deadline is behind us.
+    Lead.objects.filter(id=lead.id).update(respond_by=timezone.now() - dt.timedelta(minutes=1))
+    assert tasks.first_response_sweep.call() == 1
+    lead.refresh_from_db()
+    assert lead.owner_id == sales_a2.id
+
+
+def test_a_web_form_can_ask_what_the_lead_is_interested_in(owner, sales_a, sales_b):
+    from django.test import Client
+
+    services.assignment_rule_create(actor=owner, data={
+        "name": "Oven experts", "method": "user", "user_id": sales_b.id,
+        "product_lines": "ovens"})
+    services.assignment_rule_create(actor=owner, data={
+        "name": "Everyone", "method": "user", "user_id": sales_a.id})
+    form = services.web_form_create(actor=owner, data={
+        "name": "Quote", "fields": ["email", "product_interest"], "required": ["email"]})
+    answer = Client(REMOTE_ADDR="203.0.113.9").post(f"/f/{form.key}/", {
+        "email": "eva@cafe.se", "product_interest": "Ovens"})
+    assert answer.status_code == 302
+    lead = Lead.objects.get(email="eva@cafe.se")
+    assert (lead.product_interest, lead.owner_id) == ("Ovens", sales_b.id)
+
+
+def test_a_territory_an_assignment_rule_uses_cannot_be_removed(owner, nordics, api_as, web_as):
+    first, _, _ = nordics
+    rule = services.assignment_rule_create(actor=owner, data={
+        "name": "Nordics desk", "method": "round_robin", "territory_id": first.id})
+    answer = api_as(owner).delete(f"/territories/{first.id}")
+    assert answer.status_code == 422
+    assert answer.json()["errors"]["territory"] == [
+        "Nordics is used by the assignment rule Nordics desk; remove or change it first"]
+    page = web_as(owner).post(f"/settings/territories/{first.id}/delete/", follow=True)
+    assert "remove or change it first" in page.content.decode()
+    assert Territory.objects.filter(id=first.id).exists()
+    services.assignment_rule_delete(actor=owner, rule_id=rule.id)
+    assert api_as(owner).delete(f"/territories/{first.id}").status_code == 204
+
+
+def test_assignment_rules_move_to_a_position_through_the_api(owner, sales_a, sales_b, api_as):
+    api = api_as(owner)
+    ids = [api.post("/assignment-rules", {"name": name, "method": "user",
+                                          "user_id": sales_a.id}).json()["id"]
+           for name in ("A", "B", "C")]
+    moved = api.post(f"/assignment-rules/{ids[2]}/move", {"position": 1})
+    assert moved.status_code == 200 and moved.json()["position"] == 1
+    assert [r["name"] for r in api.get("/assignment-rules").json()["items"]] == ["C", "A", "B"]
+    assert api.post(f"/assignment-rules/{ids[2]}/move", {"position": 0}).status_code == 422
+
+
+def test_a_deals_territory_from_a_lead_the_actor_cannot_see_is_refused(owner, nordics,
+                                                                       sales_a, sales_b):
+    services.assignment_rule_create(actor=owner, data={
+        "name": "Sam", "method": "user", "user_id": sales_a.id})
+    lead = _capture("anna@cafe.se", country="SE")
+    assert lead.owner_id == sales_a.id
+    with pytest.raises(ValidationFailed) as bad:
+        services.territory_for_deal(actor=sales_b, lead_id=lead.id)
+    assert set(bad.value.errors) == {"lead_id"}
+    assert services.territory_for_deal(actor=sales_a, lead_id=lead.id) == nordics[0]
