@@ -15,7 +15,6 @@ from rapport.core.registry import (
 )
 from rapport.sales import events, imports, search, services, tasks, urls
 from rapport.sales.api import router
-from rapport.sales.services import mail_leads
 
 # --- sequences (nurturing): the worker, the subscribers that stop and start enrollments ---
 SEQUENCE_SUBSCRIBERS = [
@@ -69,7 +68,7 @@ APP = register(RapportApp(
     # capture: a CSV of leads through dataio's import pipeline
     import_adapters=[imports.LEADS],
     # capture: mail from a new sender becomes a lead; more mail updates it
-    subscribers=[Subscriber((INTERACTION_LOGGED.name,), mail_leads.leads_from_mail),
+    subscribers=[Subscriber((INTERACTION_LOGGED.name,), tasks.capture_mail_leads_soon),
                  *SEQUENCE_SUBSCRIBERS,
                  # a lead captured or changed is scored by the current model once it commits
                  Subscriber((events.LEAD_CAPTURED.name, events.LEAD_RESUBMITTED.name,

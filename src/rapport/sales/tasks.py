@@ -61,3 +61,29 @@ def score_new_leads(rows: Sequence[Any]) -> None:
     """Subscriber of lead.captured, lead.resubmitted and lead.updated: once the write commits,
     the lead gets its probability from the current model (none until one is ready)."""
     ml.score_new_leads(rows)
+
+
+# --- capture: leads from inbound mail --------------------------------------------------------
+
+@task
+def capture_mail_leads(*, interaction_ids: list[int], new_sender_ids: list[int]) -> int:
+    """Leads from captured inbound mail (services.mail_leads); returns how many were made or
+    updated."""
+    return len(services.leads_from_mail(interaction_ids=interaction_ids,
+                                        new_sender_ids=new_sender_ids))
+
+
+def capture_mail_leads_soon(rows: Sequence[Any]) -> None:
+    """Subscriber of ``interaction.logged``: hand captured inbound mail to a worker once it
+    commits. If the queue cannot be reached, the leads are captured here and now instead."""
+    interaction_ids, new_sender_ids = services.mail_lead_candidates(rows)
+    if not interaction_ids:
+        return
+    try:
+        capture_mail_leads.enqueue(interaction_ids=interaction_ids,
+                                   new_sender_ids=new_sender_ids)
+    except Exception:  # noqa: BLE001 - no lead may be lost: capture them in this process
+        logger.warning("could not enqueue the leads from mail; capturing them now",
+                       exc_info=True)
+        services.leads_from_mail(interaction_ids=interaction_ids,
+                                 new_sender_ids=new_sender_ids)

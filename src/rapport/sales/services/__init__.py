@@ -124,3 +124,8 @@ __all__ += [
     "territory_member_add", "territory_member_remove", "territory_move", "territory_of_lead",
     "territory_update",
 ]
+
+# --- capture: leads from inbound mail --------------------------------------------------------
+from rapport.sales.services.mail_leads import leads_from_mail, mail_lead_candidates  # noqa: E402
+
+__all__ += ["leads_from_mail", "mail_lead_candidates"]

@@ -2,8 +2,10 @@
 
 activities captures mail (``mail_ingest``): a customer's mail from an unknown sender makes a
 new contact, and the sender's ``interaction.logged`` event says ``new_sender``. This module
-follows those events (an event subscriber, registered in ``rapport_app.py``; it runs after the
-mail's transaction commits) and feeds :func:`lead_capture` like every other source:
+follows those events (an event subscriber, registered in ``rapport_app.py``, enqueues the
+interaction ids once the mail's transaction commits; a worker runs :func:`leads_from_mail`,
+so capturing mail does not wait for it) and feeds :func:`lead_capture` like every other
+source:
 
 - mail from a new sender → a lead with source "email": name and address from the From
   header, the message from the body (quoted replies left out), website, company and job
@@ -60,14 +62,22 @@ def _capture(fact: dict[str, Any], *, known: bool) -> Captured | None:
         return None
 
 
-def leads_from_mail(rows: Sequence[Any]) -> list[Captured]:
-    """Subscriber of ``interaction.logged``: leads from captured inbound mail (see above)."""
+def mail_lead_candidates(rows: Sequence[Any]) -> tuple[list[int], list[int]]:
+    """From ``interaction.logged`` events: the captured inbound emails' interaction ids, and
+    those of new senders among them (what :func:`leads_from_mail` is given)."""
     candidates = [row for row in rows if (row.after or {}).get("type") == "email"
                   and (row.after or {}).get("direction") == "inbound"]
-    if not candidates:
+    return ([row.entity_id for row in candidates],
+            [row.entity_id for row in candidates if row.after.get("new_sender")])
+
+
+def leads_from_mail(*, interaction_ids: list[int], new_sender_ids: list[int]) -> list[Captured]:
+    """Leads from captured inbound mail (see above); the worker runs it
+    (``sales.tasks.capture_mail_leads``), so the mail import and listener do not wait."""
+    if not interaction_ids:
         return []
-    new_senders = {row.entity_id for row in candidates if row.after.get("new_sender")}
-    facts = captured_mail_facts(interaction_ids=[row.entity_id for row in candidates])
+    new_senders = set(new_sender_ids)
+    facts = captured_mail_facts(interaction_ids=list(interaction_ids))
     open_leads = open_leads_by_email(emails={f["from_address"] for f in facts
                                              if f["from_address"]})
     captured = []

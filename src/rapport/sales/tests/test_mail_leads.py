@@ -1,16 +1,19 @@
 """Inbound email as a lead source: mail from an unknown sender, through the real ingest path
-(the API's POST /api/v1/mail/ingest and the ingest service), becomes a lead by sales' event
-subscriber; more mail from that address updates the lead; a customer's mail makes none."""
+(the API's POST /api/v1/mail/ingest and the ingest service), becomes a lead: sales' event
+subscriber queues the interactions once the mail commits and the worker's task captures the
+lead; more mail from that address updates the lead; a customer's mail makes none."""
 
 from __future__ import annotations
 
 import pytest
+from django_tasks_db.models import DBTaskResult
 
 from rapport.activities import services as activities
 from rapport.activities.models import Interaction
 from rapport.activities.tests.test_inbound import eml
 from rapport.contacts import services as contact_services
 from rapport.core.models import Event
+from rapport.sales import services as sales
 from rapport.sales.models import AssignmentLog, Lead
 
 pytestmark = pytest.mark.django_db
@@ -20,9 +23,21 @@ CATERING = ("Hello, could you cater a breakfast for 60 people at our office on 1
             "+1 503 555 0187\nwww.lumenstudio.example\n\nOn Mon, Bob wrote:\n> earlier text")
 
 
+def work() -> int:
+    """What a worker does with the queued leads-from-mail jobs (each once)."""
+    done = 0
+    for job in DBTaskResult.objects.filter(
+            task_path="rapport.sales.tasks.capture_mail_leads").order_by("enqueued_at"):
+        done += len(sales.leads_from_mail(**job.args_kwargs["kwargs"]))
+        job.delete()
+    return done
+
+
 def ingest(capture, raw: bytes):
     with capture(execute=True):
-        return activities.mail_ingest(raw=raw, source="smtp")
+        result = activities.mail_ingest(raw=raw, source="smtp")
+    work()
+    return result
 
 
 def test_mail_from_an_unknown_sender_through_the_api_becomes_a_lead(
@@ -36,6 +51,11 @@ def test_mail_from_an_unknown_sender_through_the_api_becomes_a_lead(
             content_type="message/rfc822", headers=client.headers)
     assert answer.status_code == 201
     assert len(answer.json()["created_contact_ids"]) == 1  # activities as before
+    assert not Lead.objects.exists()  # not in the ingesting request: queued for a worker
+    [job] = DBTaskResult.objects.filter(task_path="rapport.sales.tasks.capture_mail_leads")
+    assert job.args_kwargs["kwargs"] == {"interaction_ids": answer.json()["interaction_ids"],
+                                         "new_sender_ids": answer.json()["interaction_ids"]}
+    assert work() == 1
     lead = Lead.objects.get()
     assert (lead.name, lead.email, lead.source) == ("Jane Doe", "jane@lumenstudio.example",
                                                      "email")
