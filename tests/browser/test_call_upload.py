@@ -74,7 +74,7 @@ def test_upload_a_call_and_read_its_transcript(page, server, sam, margaret, tmp_
     expect(page.locator(".mentions")).to_contain_text("Friday")
     expect(page.locator("dl.details").first).to_contain_text("positive")
     page.get_by_text("Transcript").click()
-    expect(page.locator("details")).to_contain_text("Margaret")
+    expect(page.locator(".content details")).to_contain_text("Margaret")
     shot(page, "calls-detail")
 
     page.goto(f"{server}/contacts/{margaret.id}/")

@@ -25,7 +25,7 @@ from rapport.activities.inputs import (
     TaskPatch,
 )
 from rapport.activities.models import Interaction, Priority, Task
-from rapport.core.api_schemas import ERRORS, WRITE_ERRORS
+from rapport.core.api_schemas import ERRORS, WRITE_ERRORS, Day
 from rapport.core.errors import ValidationFailed
 
 router = Router(tags=["activities"])
@@ -84,8 +84,8 @@ class InteractionFilters(Schema):
     company_id: int | None = None
     type: Literal["call", "email", "meeting", "note", "message"] | None = None
     author: str | None = Field(None, max_length=20, description="'me' or a user id")
-    since: dt.date | None = Field(None, description="on or after this (local) day")
-    until: dt.date | None = Field(None, description="on or before this (local) day")
+    since: Day | None = Field(None, description="on or after this (local) day")
+    until: Day | None = Field(None, description="on or before this (local) day")
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 
@@ -129,8 +129,8 @@ class TaskFilters(Schema):
     status: Literal["open", "done", "all"] = "open"
     assignee: str | None = Field(None, max_length=20, description="'me' or a user id")
     contact_id: int | None = None
-    due_before: dt.date | None = Field(None, description="due on or before this day")
-    due_after: dt.date | None = Field(None, description="due on or after this day")
+    due_before: Day | None = Field(None, description="due on or before this day")
+    due_after: Day | None = Field(None, description="due on or after this day")
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 

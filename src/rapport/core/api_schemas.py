@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import ConfigDict
+from pydantic import BeforeValidator, ConfigDict
+
+
+def _iso_day(value: Any) -> Any:
+    """A day as ``YYYY-MM-DD`` only: pydantic would also read a number ("0.0") as a time."""
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a day written YYYY-MM-DD") from None
+    if isinstance(value, (int, float)):
+        raise ValueError("must be a day written YYYY-MM-DD")
+    return value
+
+
+# A date in a query string (filters): ISO only.
+Day = Annotated[dt.date, BeforeValidator(_iso_day)]
 
 
 class Strict(Schema):

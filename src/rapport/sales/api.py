@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from rapport.core.api_schemas import ERRORS, WRITE_ERRORS
+from rapport.core.api_schemas import ERRORS, WRITE_ERRORS, Day
 from rapport.core.inputs import Text
 from rapport.sales import selectors, services
 from rapport.sales.inputs import (
@@ -701,8 +701,8 @@ class GoalFilters(Schema):
     user: Annotated[str, Text(20)] | None = Field(None, description="a user id or me")
     team: int | None = None
     territory: int | None = None
-    starts_from: dt.date | None = None
-    starts_until: dt.date | None = None
+    starts_from: Day | None = None
+    starts_until: Day | None = None
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 

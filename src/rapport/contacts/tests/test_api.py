@@ -197,3 +197,21 @@ def test_custom_field_definition_update_and_tag_rename_delete(owner, sales_a, ap
     assert api.get(f"/contacts/{contact['id']}").json()["tags"] == ["trade"]
     assert api.delete(f"/tags/{tag_id}").status_code == 204
     assert api.get(f"/contacts/{contact['id']}").json()["tags"] == []
+
+
+def test_a_one_value_parameter_given_twice_is_422_naming_it(owner, api_as):
+    """``?tag=a&tag=b`` would otherwise mean the last tag, silently."""
+    api = api_as(owner)
+    answer = api.get("/companies?tag=wholesale&tag=cafe")
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == {"tag": ["given more than once"]}
+    assert api.get("/companies?tag=wholesale").status_code == 200
+
+
+def test_a_day_filter_takes_only_a_written_day(owner, api_as):
+    """Found by the API fuzzer: ``due_after=0.0`` was read as 1 January 1970."""
+    api = api_as(owner)
+    answer = api.get("/tasks?due_after=0.0")
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == {"due_after": ["must be a day written YYYY-MM-DD"]}
+    assert api.get("/tasks?due_after=2026-12-01").status_code == 200

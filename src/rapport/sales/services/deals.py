@@ -33,7 +33,7 @@ from rapport.sales.inputs import (
     DealMoveInput,
     DealUpdate,
 )
-from rapport.sales.models import Deal, DealLine, Pipeline, Stage, StageChange, Territory
+from rapport.sales.models import Deal, DealLine, Lead, Pipeline, Stage, StageChange, Territory
 from rapport.sales.selectors import default_pipeline
 
 DEFAULT_CURRENCY = "USD"
@@ -150,6 +150,9 @@ def deal_create(*, actor: Any, data: DealInput | Mapping[str, Any]) -> Deal:
         errors["stage_id"] = "a deal cannot start lost (it needs a reason: move it there)"
     contact_id, company_id = _people(actor, entry.contact_id, entry.company_id, errors)
     territory_id = _territory(entry.territory_id, errors)
+    if entry.lead_id is not None and not Lead.objects.restrict(actor, "view").filter(
+            id=entry.lead_id, deleted_at__isnull=True).exists():
+        errors["lead_id"] = f"no lead with id {entry.lead_id}"
     lines = _priced_lines(entry.lines) if entry.lines else []
     if errors or stage is None:
         raise ValidationFailed(errors)

@@ -320,3 +320,18 @@ def test_a_stage_in_deals_history_cannot_be_deleted(owner, sales_a, pipeline):
         services.stage_delete(actor=owner, stage_id=demo.id)
     assert failure.value.errors["stage"] == ["deals' history passes through Demo"]
     assert Stage.objects.filter(id=demo.id, position=2).exists()
+
+
+def test_a_deal_for_a_lead_that_does_not_exist_or_is_not_yours_is_422(owner, sales_a, sales_b):
+    """Found by the API fuzzer: an unknown lead_id used to reach the database's foreign key."""
+    lead = services.lead_capture(actor=owner, data={"email": "kim@bakery.example",
+                                                    "name": "Kim"}).lead
+    services.lead_update(actor=owner, lead_id=lead.id, version=lead.version,
+                         changes={"owner_id": sales_b.id})
+    for lead_id in (10**12, lead.id):  # nobody's; another rep's
+        with pytest.raises(ValidationFailed) as failure:
+            services.deal_create(actor=sales_a, data={"name": "Bread", "lead_id": lead_id})
+        assert failure.value.errors == {"lead_id": [f"no lead with id {lead_id}"]}
+    assert not Deal.objects.exists()
+    deal = services.deal_create(actor=owner, data={"name": "Bread", "lead_id": lead.id})
+    assert deal.lead_id == lead.id
