@@ -11,8 +11,9 @@ says what is missing ("needs at least 30 converted and 30 disqualified leads; yo
 
 Scoring writes ``Lead.ml_probability``/``ml_factors``/``ml_scored_at`` for every open lead and
 ``Deal.win_probability`` for every open deal: keyset batches, one vectorised pass of the model
-over a pandas frame per batch, one bulk UPDATE per batch (``UPDATE … FROM (VALUES …)`` on
-PostgreSQL, ``executemany`` on SQLite). A newly captured or changed lead is scored at once by an
+over a pandas frame per batch, the factor JSON put together from distinct (feature, value)
+texts without a loop per lead, and one ``UPDATE … FROM`` a temporary table per batch (filled by
+COPY on PostgreSQL, ``executemany`` on SQLite). A newly captured or changed lead is scored at once by an
 event subscriber (``score_new_leads``).
 
 No leakage: a lead's features are what it said and what was found when it arrived, its rule
@@ -669,6 +670,22 @@ def _factor_json(table: pd.DataFrame, names: list[str], top: np.ndarray,
     return (out + "]").tolist()
 
 
+def _copy_value(value: Any) -> str:
+    """One value in COPY's text format: \\N for NULL, backslash, tab and line ends escaped."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+                .replace("\r", "\\r"))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _copy_text(rows: Sequence[tuple]) -> str:
+    """Rows as COPY text (tab between values, a line each): a few times quicker than
+    psycopg's ``write_row``, which adapts value by value."""
+    return "".join("\t".join(map(_copy_value, row)) + "\n" for row in rows)
+
+
 def _bulk_write(table: str, columns: Sequence[str], casts: Sequence[str],
                 rows: list[tuple]) -> None:
     """``UPDATE table SET columns = … WHERE id = …`` for many rows at once; each row is
@@ -691,8 +708,8 @@ def _bulk_write(table: str, columns: Sequence[str], casts: Sequence[str],
             cursor.execute(f"CREATE TEMP TABLE {scratch} (id bigint PRIMARY KEY, {typed})")
             with cursor.cursor.copy(f"COPY {scratch} (id, {', '.join(names)}) "
                                     "FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                for start in range(0, len(rows), 10_000):
+                    copy.write(_copy_text(rows[start:start + 10_000]))
             cursor.execute(f"ANALYZE {scratch}")
         else:
             cursor.execute(f"CREATE TEMP TABLE {scratch} (id INTEGER PRIMARY KEY, "

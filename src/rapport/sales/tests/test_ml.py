@@ -295,3 +295,31 @@ def test_vectorised_factors_are_the_same_as_one_row_at_a_time():
     assert len(scores.factors) == len(expected) == 300
     assert scores.factors == expected
     assert {len(__import__("json").loads(f)) for f in scores.factors} >= {ml.FACTORS}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_write_keeps_every_character_and_null():
+    """The batch write (COPY text on PostgreSQL, a temp table on SQLite) stores values as
+    given: backslashes, tabs, line ends, quotes and accents in the factor text; NULL as NULL."""
+    import json
+
+    from django.db import transaction
+
+    first, second = _probe(), _probe(email="other@firm-y.example")
+    factors = [{"feature": "industry", "value": 'bread\\ & "cakes"\tcafé\nnext\r',
+                "effect": 0.0123, "text": "works in bread\\cakes: +1 point of chance"}]
+    now = timezone.now()
+    from django.db import connection
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with transaction.atomic():
+        ml._bulk_write(Lead._meta.db_table, ("ml_probability", "ml_factors", "ml_scored_at"),
+                       ("double precision", "jsonb", "timestamptz"),
+                       [(first.id, 0.1 + 0.2, json.dumps(factors), stamp),
+                        (second.id, None, "[]", None)])
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.ml_probability == 0.1 + 0.2
+    assert first.ml_factors == factors
+    assert first.ml_scored_at == now
+    assert second.ml_probability is None and second.ml_factors == [] \
+        and second.ml_scored_at is None
