@@ -13,8 +13,8 @@ Scoring writes ``Lead.ml_probability``/``ml_factors``/``ml_scored_at`` for every
 ``Deal.win_probability`` for every open deal: keyset batches, one vectorised pass of the model
 over a pandas frame per batch, the factor JSON put together from distinct (feature, value)
 texts without a loop per lead, and one ``UPDATE … FROM`` a temporary table per batch (filled by
-COPY on PostgreSQL, ``executemany`` on SQLite). A newly captured or changed lead is scored at once by an
-event subscriber (``score_new_leads``).
+COPY on PostgreSQL, ``executemany`` on SQLite). A newly captured or changed lead is scored at
+once by an event subscriber (``score_new_leads``).
 
 No leakage: a lead's features are what it said and what was found when it arrived, its rule
 score, and activity counted only up to its outcome (changes by people, repeat submissions,
