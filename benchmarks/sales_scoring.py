@@ -9,10 +9,11 @@ Migrates a throwaway database, seeds it with bulk inserts (COPY on PostgreSQL, e
 SQLite; skipped when it already holds the leads) — ``--closed`` converted or disqualified leads
 with a planted signal (referrals and companies of 51+ people convert more) and ``--leads`` open
 ones — trains the lead model on the closed ones (``lead_model_train``, timed) and then runs
-``leads_ml_score()``, exactly what the nightly job runs: keyset batches of 20,000, features as
-pandas frames, one vectorised pass of the model with per-lead contributions and top factors in
-words, one bulk UPDATE per batch. Prints one table with rows/s and the load average (a busy
-neighbour on a shared machine shows there) and checks that every open lead was written.
+``leads_ml_score()``, exactly what the nightly job runs: keyset batches of 100,000, features
+as pandas frames, one vectorised pass of the model with per-lead contributions and top factors
+in words, one ``UPDATE … FROM`` a temporary table per batch. Prints one table with rows/s and
+the load average (a busy neighbour on a shared machine shows there) and checks that every open
+lead was written.
 """
 
 from __future__ import annotations
