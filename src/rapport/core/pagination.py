@@ -135,3 +135,18 @@ def page_limit(params: dict[str, Any]) -> int:
     if limit < 1:
         raise ValidationFailed({"limit": "must be at least 1"})
     return limit
+
+
+def id_param(params: dict[str, Any], name: str, what: str) -> int | None:
+    """A record id given as a list filter (``?stage=3``): None when absent, 422 naming the
+    filter when it is not a positive id a database column can hold."""
+    if params.get(name) in (None, ""):
+        return None
+    try:
+        value = int(params[name])
+    except (TypeError, ValueError):
+        raise ValidationFailed({name: f"must be {what}"}) from None
+    if not 0 < value < 2**63:
+        raise ValidationFailed({name: f"must be {what}"})
+    return value
+

@@ -17,21 +17,11 @@ from django.db.models.functions import Lower, TruncMonth
 from django.utils import timezone
 
 from rapport.contacts.selectors import contact_get, joined_contact_deferred
-from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
-from rapport.core.pagination import Page, keyset, page_limit, page_of
+from rapport.core.errors import NotFound, PermissionDenied
+from rapport.core.pagination import Page, id_param, keyset, page_limit, page_of
 from rapport.core.permissions import can
 from rapport.core.validation import has_control_characters, has_lone_surrogates
 from rapport.orders.models import Order, OrderLine, Product
-
-
-def _int_param(params: dict[str, Any], name: str, what: str) -> int | None:
-    if params.get(name) in (None, ""):
-        return None
-    try:
-        return int(params[name])
-    except (TypeError, ValueError):
-        raise ValidationFailed({name: f"must be {what}"}) from None
-
 
 # --- products ----------------------------------------------------------------------------------
 
@@ -168,7 +158,7 @@ def order_list(*, user, params: dict[str, Any] | None = None) -> Page:
     params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
     limit = page_limit(params)
     queryset = visible_orders(user)
-    contact_id = _int_param(params, "contact_id", "a contact id")
+    contact_id = id_param(params, "contact_id", "a contact id")
     if contact_id is not None:
         params["contact"] = contact_get(user=user, contact_id=contact_id)  # permission check
         queryset = queryset.filter(contact_id=contact_id)

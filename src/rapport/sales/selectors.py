@@ -36,7 +36,7 @@ from rapport.activities.selectors import outbound_email_states
 from rapport.core import registry
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Event
-from rapport.core.pagination import Page, keyset, page_limit, page_of
+from rapport.core.pagination import Page, id_param, keyset, page_limit, page_of
 from rapport.core.permissions import can, scope_for, visible_owners
 from rapport.orders.selectors import monthly_revenue
 from rapport.sales.models import (
@@ -68,18 +68,6 @@ def _clean(params: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (params or {}).items() if v not in (None, "")}
 
 
-def _int_param(params: dict[str, Any], name: str, what: str) -> int | None:
-    if params.get(name) in (None, ""):
-        return None
-    try:
-        value = int(params[name])
-    except (TypeError, ValueError):
-        raise ValidationFailed({name: f"must be {what}"}) from None
-    if not 0 < value < 2**63:
-        raise ValidationFailed({name: f"must be {what}"})
-    return value
-
-
 def visible_leads(user: Any, action: str = "view") -> QuerySet[Lead]:
     return Lead.objects.restrict(user, action).filter(deleted_at__isnull=True)
 
@@ -106,7 +94,7 @@ def lead_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
     elif owner == "me":
         queryset, lead = queryset.filter(owner_id=user.id), ("owner_id",)
     elif owner:
-        owner_id = _int_param(params, "owner", "a user id, me or none")
+        owner_id = id_param(params, "owner", "a user id, me or none")
         queryset, lead = queryset.filter(owner_id=owner_id), ("owner_id",)
     grade = params.get("grade")
     if grade:
@@ -260,14 +248,14 @@ def _deal_filters(user: Any, queryset: QuerySet[Deal], params: dict[str, Any]
         queryset, lead = queryset.filter(owner_id=user.id), ("owner_id",)
     elif params.get("owner"):
         queryset, lead = queryset.filter(
-            owner_id=_int_param(params, "owner", "a user id or me")), ("owner_id",)
-    stage_id = _int_param(params, "stage", "a stage id")
+            owner_id=id_param(params, "owner", "a user id or me")), ("owner_id",)
+    stage_id = id_param(params, "stage", "a stage id")
     if stage_id is not None:
         queryset = queryset.filter(stage_id=stage_id)
-    pipeline_id = _int_param(params, "pipeline", "a pipeline id")
+    pipeline_id = id_param(params, "pipeline", "a pipeline id")
     if pipeline_id is not None:
         queryset = queryset.filter(pipeline_id=pipeline_id)
-    territory_id = _int_param(params, "territory", "a territory id")
+    territory_id = id_param(params, "territory", "a territory id")
     if territory_id is not None:
         queryset = queryset.filter(territory_id=territory_id)
     status = params.get("status")
@@ -530,7 +518,7 @@ def closed_since() -> dt.datetime:
 
 def board_pipeline(params: dict[str, Any]) -> Pipeline | None:
     """The pipeline the board shows: the one asked for, else the default."""
-    pipeline_id = _int_param(params, "pipeline", "a pipeline id")
+    pipeline_id = id_param(params, "pipeline", "a pipeline id")
     if pipeline_id is None:
         return default_pipeline()
     pipeline = Pipeline.objects.filter(id=pipeline_id).first()
@@ -694,7 +682,7 @@ def territory_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
     queryset = Territory.objects.select_related("manager").prefetch_related("members")
     if params.get("q"):
         queryset = queryset.filter(name__icontains=str(params["q"]).strip()[:100])
-    member = _int_param(params, "member", "a user id")
+    member = id_param(params, "member", "a user id")
     if member is not None:
         queryset = queryset.filter(members__id=member)
     fields = ("position", "id")
@@ -920,11 +908,11 @@ def goal_list(*, user: Any, params: dict[str, Any] | None = None) -> Page:
     if params.get("user") == "me":
         queryset = queryset.filter(user_id=user.id)
     elif params.get("user"):
-        queryset = queryset.filter(user_id=_int_param(params, "user", "a user id or me") or 0)
-    team_id = _int_param(params, "team", "a team id")
+        queryset = queryset.filter(user_id=id_param(params, "user", "a user id or me") or 0)
+    team_id = id_param(params, "team", "a team id")
     if team_id is not None:
         queryset = queryset.filter(team_id=team_id)
-    territory_id = _int_param(params, "territory", "a territory id")
+    territory_id = id_param(params, "territory", "a territory id")
     if territory_id is not None:
         queryset = queryset.filter(territory_id=territory_id)
     starts_from = _date_param(params, "starts_from")
