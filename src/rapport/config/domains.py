@@ -11,6 +11,7 @@ RAPPORT_APPS = [
     "rapport.orders",
     "rapport.activities",
     "rapport.sales",
+    "rapport.support",
     "rapport.dataio",
     "rapport.web",
 ]

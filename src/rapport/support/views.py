@@ -1,0 +1,3 @@
+"""Pages of the help desk: parse the request, call a service or selector, render."""
+
+from __future__ import annotations
