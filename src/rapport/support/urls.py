@@ -1,4 +1,6 @@
+"""The help desk's pages: each part's views module lists its own paths, joined here."""
 
+from django.urls import URLPattern, URLResolver
 
-urlpatterns: list = [
-]
+urlpatterns: list[URLPattern | URLResolver] = []
+# Each part's paths are added below (one line each).
