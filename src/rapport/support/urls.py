@@ -2,5 +2,8 @@
 
 from django.urls import URLPattern, URLResolver
 
+from rapport.support.views import tickets as desk_views  # desk
+
 urlpatterns: list[URLPattern | URLResolver] = []
 # Each part's paths are added below (one line each).
+urlpatterns += desk_views.urlpatterns  # desk: tickets, the support form, surveys, agents
