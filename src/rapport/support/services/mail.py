@@ -78,7 +78,7 @@ def _text(fact: Mapping[str, Any], *, reply: bool) -> str:
         return "(no text)"
     if len(text) > BODY_LIMIT:
         size = fact.get("size") or len(text)
-        text = (text[:BODY_LIMIT].rstrip() + f"\n\n[… cut here: the message was {size:,} "
+        text = (text[:BODY_LIMIT - 200].rstrip() + f"\n\n[… cut here: the message was {size:,} "
                 "bytes; the whole of it is in the contact's email]")
     return text
 
