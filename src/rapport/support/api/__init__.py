@@ -7,3 +7,9 @@ from ninja import Router
 
 router = Router(tags=["support"])
 # Each part's router is added below (one line each).
+
+# --- desk: /tickets ---
+from rapport.support.api.tickets import router as desk_router  # noqa: E402
+
+router.add_router("", desk_router)
+# --- end desk ---
