@@ -131,7 +131,7 @@ def test_every_desk_page_fits_a_phone(phone, server, desk, sink):
         "contact_id": person.id, "description": "x" * 300 + " https://example.org/" + "y" * 80,
         "priority": "urgent", "category": "Delivery"}).ticket
     login(phone, server, "olivia@bakery.example.com")
-    for path, name in ((f"/tickets/", "list"), (f"/tickets/{opened.id}/", "ticket"),
+    for path, name in (("/tickets/", "list"), (f"/tickets/{opened.id}/", "ticket"),
                        ("/tickets/new/", "new"), ("/settings/help-desk-agents/", "agents"),
                        (f"/contacts/{person.id}/", "contact"), ("/help/request/", "form")):
         phone.goto(f"{server}{path}")
