@@ -1,7 +1,7 @@
 """How the help desk plugs in: tickets, the knowledge base and the assistant's pages and API,
 timeline entries, settings pages, permissions and the scheduler's jobs."""
 
-from rapport.core.permissions import Resource, can, grant
+from rapport.core.permissions import Resource, can, grant, scope_for
 from rapport.core.registry import (
     Landing,
     NavEntry,
@@ -42,10 +42,10 @@ RESOURCES = [
 
 # --- desk: the contact page's tickets ---
 def _contact_tickets(user, contact):
-    return {"contact": contact, "can_see": can(user, "tickets.view") or bool(
-        selectors.contact_tickets(user=user, contact_id=contact.id, limit=1)),
-            "can_add": can(user, "tickets.add"),
-            "tickets": selectors.contact_tickets(user=user, contact_id=contact.id)}
+    can_see = scope_for(user, "tickets.view") is not None
+    return {"contact": contact, "can_see": can_see, "can_add": can(user, "tickets.add"),
+            "tickets": selectors.contact_tickets(user=user, contact_id=contact.id)
+            if can_see else []}
 # --- end desk ---
 
 APP = register(RapportApp(
