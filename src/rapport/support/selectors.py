@@ -119,10 +119,15 @@ def ticket_list(*, user: Any, params: dict[str, Any] | None = None):
         # (assignee, status, created_at) index, with no other scope condition to mislead
         # the planner.
         queryset = Ticket.objects.filter(wanted, deleted_at__isnull=True)
-        branches = [queryset.filter(status=s, **({"assignee_id": o} if o is not None
-                                                 else {"assignee__isnull": True}))
-                    for o in owners for s in statuses]
-        lead = ("assignee_id", "status")
+        def mine(owner: int | None) -> Q:
+            return Q(assignee_id=owner) if owner is not None else Q(assignee__isnull=True)
+
+        if set(statuses) == set(STATUSES):  # every status: (assignee, created_at) index
+            branches = [queryset.filter(mine(o)) for o in owners]
+            lead = ("assignee_id",)
+        else:
+            branches = [queryset.filter(mine(o), status=s) for o in owners for s in statuses]
+            lead = ("assignee_id", "status")
 
     def load(ids: list[int]) -> list[Ticket]:
         return list(Ticket.objects.filter(id__in=ids).select_related("contact", "assignee"))
