@@ -27,8 +27,8 @@ def tickets_from_mail_soon(rows: Sequence[Any]) -> None:
     """Subscriber of ``interaction.logged``: hand captured inbound mail to a worker once it
     commits. If the queue cannot be reached, the tickets are made here and now instead."""
     interaction_ids = desk_mail.mail_candidates(rows)
-    if not interaction_ids:
-        return
+    if not interaction_ids or not desk_mail.support_address():
+        return  # no inbound mail, or no support address: nothing can become a ticket
     try:
         tickets_from_mail.enqueue(interaction_ids=interaction_ids)
     except Exception:  # noqa: BLE001 - no request may be lost: make the tickets now

@@ -46,6 +46,9 @@ def _categories(agents) -> list[str]:
 @login_required
 def ticket_list(request):
     listing = list_page(request, selectors.ticket_list, LIST_FILTERS)
+    if listing.params.get("view"):  # show what the view chose (status active, assignee me)
+        listing.params.update({k: str(v) for k, v in listing.page.filters.items()
+                               if k in ("status", "assignee") and not listing.params.get(k)})
     agents = services.agents()
     kept = {k: v for k, v in listing.params.items() if v and k not in ("cursor", "view")}
     return render(request, "support/tickets/list.html", {
