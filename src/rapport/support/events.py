@@ -134,7 +134,8 @@ def desk_settings_changed(*, actor_id: int, what: str, before: Snapshot | None,
 
 # --- events: devices, event rules and what machines reported ---------------------------------
 
-DEVICE_CHANGED = EventKind("device.changed", "Device changed")
+DEVICE_CHANGED = EventKind("device.changed", "Device changed",
+                           "support/devices/timeline_device.html")
 EVENT_RULE_CHANGED = EventKind("event_rule.changed", "Event rule changed")
 # A machine reported again while its ticket is open: a system message was added to it.
 TICKET_MACHINE_EVENT = EventKind("ticket.machine_event", "Machine reported again")
