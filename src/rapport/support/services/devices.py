@@ -50,7 +50,9 @@ from rapport.support.services.tickets import shown, ticket_open
 
 VALUE_SHOWN = 80  # characters of one payload value in a subject
 MISSING = "?"  # what a placeholder the event does not fill shows
-DESCRIPTION_LIMIT = 20000
+DESCRIPTION_LIMIT = 20000  # Ticket.description's max_length
+SUBJECT_LIMIT = 200  # Ticket.subject's max_length
+BODY_LIMIT = 100000  # TicketMessage.body's max_length
 
 
 def _require(actor: Any, permission: str, what: str) -> None:
@@ -83,7 +85,9 @@ def _save_device(device: Device) -> None:
 
 
 def _device_id_free(device_id: str, *, but: int | None = None) -> None:
-    taken = Device.objects.filter(device_id=device_id).exclude(pk=but)
+    taken = Device.objects.filter(device_id=device_id)
+    if but is not None:
+        taken = taken.exclude(pk=but)
     if taken.exists():
         raise ValidationFailed({"device_id": f"{device_id} is already registered"})
 
@@ -223,8 +227,7 @@ def render_subject(template: str, *, device: Device, event_type: str,
     subject = " ".join(plain_message("".join(out)).split())
     if not subject:  # nothing left once tags were dropped
         subject = f"{event_type} from {device.name or device.device_id}"
-    limit = Ticket._meta.get_field("subject").max_length
-    return subject if len(subject) <= limit else subject[: limit - 1] + "…"
+    return subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 1] + "…"
 
 
 # --- conditions ------------------------------------------------------------------------------
@@ -437,9 +440,8 @@ def event_text(*, device: Device, event_type: str, payload: Mapping[str, Any],
 def ticket_system_message(*, ticket: Ticket, body: str, now: dt.datetime | None = None,
                           channel: str = Channel.DEVICE) -> TicketMessage:
     """An automatic entry on a ticket's thread (no author, never mailed)."""
-    limit = TicketMessage._meta.get_field("body").max_length
     return TicketMessage.objects.create(
-        ticket=ticket, kind=MessageKind.SYSTEM, body=plain_message(body)[:limit],
+        ticket=ticket, kind=MessageKind.SYSTEM, body=plain_message(body)[:BODY_LIMIT],
         channel=channel, created_at=now or timezone.now())
 
 

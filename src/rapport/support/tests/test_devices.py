@@ -419,6 +419,14 @@ def test_devices_are_registered_from_the_contact_page(owner, cafe, web_as):
     assert not Device.objects.exists()
 
 
+def test_the_limits_are_the_columns():
+    from rapport.support.services import devices
+
+    assert devices.SUBJECT_LIMIT == Ticket._meta.get_field("subject").max_length
+    assert devices.DESCRIPTION_LIMIT == Ticket._meta.get_field("description").max_length
+    assert devices.BODY_LIMIT == TicketMessage._meta.get_field("body").max_length
+
+
 def test_event_payload_json_is_stored_as_sent(owner, fridge, api_as):
     payload = {"level": 9, "ok": False, "none": None, "list": [1, "two", {"three": 3.5}],
                "naïve": "ünïcode ✓"}
