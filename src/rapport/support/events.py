@@ -156,8 +156,9 @@ def event_rule_changed(*, rule_id: int, actor_id: int | None, before: Snapshot |
                     actor_id=actor_id, before=before, after=after)
 
 
-def ticket_machine_event(*, ticket_id: int, contact_id: int, actor_id: int | None,
+def ticket_machine_event(*, ticket_id: int, contact_id: int | None, actor_id: int | None,
                          shown: Snapshot) -> NewEvent:
-    """``shown``: reference, device, event type, machine event id."""
+    """``shown``: reference, device, event type, machine event id. Recorded without the
+    contact, so a chatty machine does not flood the timeline."""
     return _ticket(TICKET_MACHINE_EVENT, ticket_id=ticket_id, contact_id=contact_id,
                    actor_id=actor_id, after=shown)

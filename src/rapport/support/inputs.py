@@ -206,5 +206,7 @@ class MachineEventInput(Input):
 
     device_id: DeviceKey
     type: EventType
-    payload: Annotated[Any, AfterValidator(event_payload)] = Field(default_factory=dict)
+    payload: Annotated[Any, AfterValidator(event_payload)] = Field(
+        default_factory=dict, json_schema_extra={"type": "object"},
+        description="a JSON object of at most 16 KB, nested at most 5 levels")
     occurred_at: Annotated[_dt.datetime | None, AfterValidator(_aware)] = None

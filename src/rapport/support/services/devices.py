@@ -46,7 +46,7 @@ from rapport.support.models import (
     Ticket,
     TicketMessage,
 )
-from rapport.support.services.tickets import shown, ticket_open
+from rapport.support.services.tickets import ticket_open
 
 VALUE_SHOWN = 80  # characters of one payload value in a subject
 MISSING = "?"  # what a placeholder the event does not fill shows
@@ -484,10 +484,12 @@ def machine_event_record(*, actor: Any, data: MachineEventInput | Mapping[str, A
             ticket = _open_ticket_of(device, rule)
             if ticket is not None:
                 ticket_system_message(ticket=ticket, body=text, now=now)
+                # Off the contact's timeline (a machine may report every minute; the ticket
+                # is there already), kept in the audit log under the ticket.
                 record_events([events.ticket_machine_event(
-                    ticket_id=ticket.id, contact_id=ticket.contact_id, actor_id=actor.id,
-                    shown={**shown(ticket), "device": device.device_id, "type": entry.type,
-                           "machine_event_id": event.id})])
+                    ticket_id=ticket.id, contact_id=None, actor_id=actor.id,
+                    shown={"reference": ticket.reference, "device": device.device_id,
+                           "type": entry.type, "machine_event_id": event.id})])
                 reported.action = EventAction.APPENDED
             else:
                 ticket = ticket_open(actor=actor, now=now, device=device, data={
