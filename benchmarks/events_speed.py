@@ -102,6 +102,9 @@ def main() -> None:
 
     call_command("migrate", interactive=False, verbosity=0)
     owner = _business(args.devices, args.rules, args.history)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # the planner's statistics, as a live database has
+            cursor.execute("ANALYZE")
     from rapport.accounts.services import token_create
     from rapport.support.models import Device, MachineEvent, Ticket
 
