@@ -2,5 +2,8 @@
 
 from django.urls import URLPattern, URLResolver
 
+from rapport.support.views import devices  # events
+
 urlpatterns: list[URLPattern | URLResolver] = []
 # Each part's paths are added below (one line each).
+urlpatterns += devices.urlpatterns  # events

@@ -5,5 +5,8 @@ from __future__ import annotations
 
 from ninja import Router
 
+from rapport.support.api import devices  # events
+
 router = Router(tags=["support"])
 # Each part's router is added below (one line each).
+router.add_router("", devices.router)  # events
