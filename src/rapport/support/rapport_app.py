@@ -13,6 +13,7 @@ from rapport.core.registry import (
 )
 from rapport.support import events, search, selectors, tasks, urls
 from rapport.support.api import router
+from rapport.support.views import devices as devices_views  # events
 
 RESOURCES = [
     Resource("tickets", "Tickets", {
@@ -39,13 +40,48 @@ RESOURCES = [
     # --- end desk ---
 ]
 
+# --- events: who may manage customers' devices and the rules that turn reports into tickets ---
+EVENTS_RESOURCES = [
+    Resource("devices", "Devices", {
+        "view": grant(owner="all", manager="all", sales="all", support="all", marketing="all"),
+        "change": grant(owner="all", manager="all", sales="all", support="all"),
+    }, owned=False, description="customers' machines that report events (a fridge, a coffee "
+                                "machine): a device is seen by whoever sees its contact; "
+                                "change = register, rename and remove them"),
+    Resource("event_rules", "Event rules", {
+        "view": grant(owner="all", manager="all", sales="all", support="all"),
+        "change": grant(owner="all", manager="all"),
+    }, owned=False, description="which machine events open a ticket, with what subject, "
+                                "category and priority; change = add, edit, reorder, remove"),
+]
+EVENTS_SETTINGS = [
+    SettingsEntry("Devices and event rules", "device_settings",
+                  "machines that report events, and the rules that open tickets from them",
+                  order=60, permission="event_rules.view"),
+]
+EVENTS_PANELS = [Panel("contact", "support/devices/_contact_panel.html",
+                       devices_views.contact_panel, order=40)]
+# --- end events ---
 
-# --- desk: the contact page's tickets ---
+
+# --- desk: nav, settings, landing, the contact page's tickets, search, tickets from mail ---
 def _contact_tickets(user, contact):
     can_see = scope_for(user, "tickets.view") is not None
     return {"contact": contact, "can_see": can_see, "can_add": can(user, "tickets.add"),
             "tickets": selectors.contact_tickets(user=user, contact_id=contact.id)
             if can_see else []}
+
+
+DESK_NAV = [NavEntry("Tickets", "ticket_list", "tickets", order=30, group="Help desk",
+                     permission="tickets.view")]
+DESK_SETTINGS = [SettingsEntry("Help desk agents", "agent_settings",
+                               "who takes tickets: skills (categories), working hours, taking "
+                               "tickets now", order=50, permission="tickets.assign")]
+DESK_LANDINGS = [Landing("ticket_list", "help_desk.landing", order=5)]
+DESK_PANELS = [Panel("contact", "support/tickets/_contact_panel.html", _contact_tickets,
+                     order=8)]
+DESK_SEARCH = [search.tickets]
+DESK_SUBSCRIBERS = [Subscriber(("interaction.logged",), tasks.tickets_from_mail_soon)]
 # --- end desk ---
 
 APP = register(RapportApp(
@@ -53,18 +89,14 @@ APP = register(RapportApp(
     api_router=router,
     urlpatterns=urls.urlpatterns,
     event_kinds=events.KINDS,
-    resources=RESOURCES,
-    # --- desk: nav, settings, landing, contact panel, search, tickets from mail ---
-    nav=[NavEntry("Tickets", "ticket_list", "tickets", order=30, group="Help desk",
-                  permission="tickets.view")],
-    settings=[SettingsEntry("Help desk agents", "agent_settings",
-                            "who takes tickets: skills (categories), working hours, taking "
-                            "tickets now", order=50, permission="tickets.assign")],
-    landings=[Landing("ticket_list", "help_desk.landing", order=5)],
-    panels=[Panel("contact", "support/tickets/_contact_panel.html", _contact_tickets,
-                  order=8)],
-    search=[search.tickets],
-    subscribers=[Subscriber(("interaction.logged",), tasks.tickets_from_mail_soon)],
-    # --- end desk ---
+    resources=[*RESOURCES,
+               *EVENTS_RESOURCES],  # events
+    settings=[*EVENTS_SETTINGS,
+              *DESK_SETTINGS],  # desk
+    panels=[*EVENTS_PANELS,
+            *DESK_PANELS],  # desk
+    nav=[*DESK_NAV],  # desk
+    landings=[*DESK_LANDINGS],  # desk
+    search=[*DESK_SEARCH],  # desk
+    subscribers=[*DESK_SUBSCRIBERS],  # desk
 ))
-

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from ninja import Router
 
+from rapport.support.api import devices  # events
+
 router = Router(tags=["support"])
 # Each part's router is added below (one line each).
 
@@ -13,3 +15,4 @@ from rapport.support.api.tickets import router as desk_router  # noqa: E402
 
 router.add_router("", desk_router)
 # --- end desk ---
+router.add_router("", devices.router)  # events

@@ -50,3 +50,24 @@ __all__ += ["Received", "RateLimited", "acknowledge", "agent_profile_save", "age
             "ticket_note", "ticket_receive", "ticket_reply", "ticket_update",
             "ticket_view_delete", "ticket_view_save", "tickets_from_mail"]
 # --- end desk ---
+# --- events: devices, event rules and machine events ------------------------------------------
+from rapport.support.services.devices import (  # noqa: E402
+    Reported,
+    condition_holds,
+    device_create,
+    device_delete,
+    device_update,
+    event_rule_create,
+    event_rule_delete,
+    event_rule_move,
+    event_rule_update,
+    machine_event_record,
+    render_subject,
+    template_error,
+    ticket_system_message,
+)
+
+__all__ += ["Reported", "condition_holds", "device_create", "device_delete", "device_update",
+            "event_rule_create", "event_rule_delete", "event_rule_move", "event_rule_update",
+            "machine_event_record", "render_subject", "template_error",
+            "ticket_system_message"]

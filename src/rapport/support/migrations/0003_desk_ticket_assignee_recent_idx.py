@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('contacts', '0010_company_owner_name_index'),
         ('sales', '0003_sequences_auto_enrol'),
-        ('support', '0001_initial'),
+        ('support', '0002_events_rules_and_actions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
