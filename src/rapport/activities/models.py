@@ -417,6 +417,10 @@ class OutboundEmail(TimestampedModel):
     # The conversation on the person's timeline, logged once it was sent.
     interaction = models.OneToOneField(Interaction, null=True, blank=True,
                                        on_delete=models.SET_NULL, related_name="outbound")
+    # --- desk: threading headers of a reply (a help desk ticket's thread) ---
+    in_reply_to = models.CharField(max_length=500, blank=True, default="")
+    references = models.TextField(max_length=20_000, blank=True, default="")
+    # --- end desk ---
 
     # Whoever may see the person sees what was sent to them.
     policy = OwnedBy("activities", owner="contact__owner")

@@ -640,5 +640,43 @@ def captured_mail_facts(*, interaction_ids: list[int]) -> list[dict[str, Any]]:
                       "from_address": interaction.from_address, "name": name,
                       "subject": interaction.subject, "text": without_quotes(interaction.body),
                       "website": sign.website, "company": sign.company,
-                      "job_title": sign.job_title})
+                      "job_title": sign.job_title,
+                      # --- desk: whom it was sent to (sales leaves the help desk's mail) ---
+                      "to": [str(a).lower() for a in [*(interaction.to_addresses or []),
+                                                      *(interaction.cc_addresses or [])]]})
     return facts
+
+
+# --- desk: captured inbound mail as the help desk reads it (threading, recipients, flags) ---
+
+def captured_mail_threads(*, interaction_ids: list[int]) -> list[dict[str, Any]]:
+    """For captured inbound email interactions (by id), one entry per stored message (a
+    message logged for several people is read once): its MailMessage id, Message-ID,
+    In-Reply-To and References (without angle brackets), To and Cc addresses, sender, subject,
+    the whole text and the new text (quoted replies left out), its size and whether it is
+    automatic (auto-reply, bounce, bulk or list mail). For an app's event subscriber (no user:
+    the system reads what it just stored)."""
+    seen: set[int] = set()
+    facts = []
+    for interaction in (Interaction.objects.filter(
+            id__in=interaction_ids, type=InteractionType.EMAIL, direction="inbound",
+            mail__isnull=False, deleted_at__isnull=True)
+            .select_related("contact", "mail").order_by("id")):
+        if interaction.mail_id in seen:
+            continue
+        seen.add(interaction.mail_id)
+        mail = interaction.mail
+        name = " ".join(part for part in (interaction.contact.first_name,
+                                          interaction.contact.last_name) if part)
+        facts.append({
+            "interaction_id": interaction.id, "mail_id": mail.id,
+            "contact_id": interaction.contact_id, "from_address": interaction.from_address,
+            "name": name, "subject": interaction.subject, "message_id": interaction.message_id,
+            "in_reply_to": interaction.in_reply_to,
+            "references": interaction.references.split(),
+            "to": [str(a).lower() for a in [*(interaction.to_addresses or []),
+                                            *(interaction.cc_addresses or [])]],
+            "body": interaction.body, "text": without_quotes(interaction.body),
+            "size": mail.size, "auto_submitted": mail.auto_submitted})
+    return facts
+# --- end desk ---

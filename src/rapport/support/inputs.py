@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from rapport.core.inputs import Input, Text
 from rapport.core.validation import email_value
-from rapport.support.models import Channel, Priority, Ticket, TicketMessage
+from rapport.support.models import Channel, Priority, Status, Ticket, TicketMessage
 
 RecordId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
@@ -56,6 +56,113 @@ class TicketOpenInput(Input):
 
 
 
+# --- desk: replies, notes, changes, merges, links, surveys, agents and saved views ---
+
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Time = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class TicketMessageInput(Input):
+    """A public reply (mailed to the requester, threaded) or an internal note (never
+    mailed)."""
+
+    body: Annotated[str, Text(50_000, min_length=1), AfterValidator(plain_message)]
+
+
+class TicketChanges(Input):
+    """What an agent changes on a ticket (only what is given), read at ``version``."""
+
+    version: Version | None = None
+    category: Annotated[str, Text.of(Ticket, "category")] | None = None
+    priority: Priority | None = None
+    status: Status | None = None
+    assignee_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+    deal_id: Annotated[RecordId | None, BeforeValidator(_blank_is_none)] = None
+
+
+class TicketMergeInput(Input):
+    """Merge this ticket (the duplicate, at ``version``) into ``into_id``."""
+
+    version: Version | None = None
+    into_id: RecordId
+
+
+class TicketCloseInput(Input):
+    version: Version | None = None
+
+
+class SurveyAnswerInput(Input):
+    score: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str, Text(2000), AfterValidator(plain_message)] | None = None
+
+
+def _hours(value: Any) -> dict[str, list[list[str]]]:
+    """``{"mon": [["09:00", "17:00"]], ...}`` checked: known days, start before end."""
+    if value in (None, "", {}):
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("must map days (mon … sun) to [start, end] pairs")
+    out: dict[str, list[list[str]]] = {}
+    for day, spans in value.items():
+        if day not in DAYS:
+            raise ValueError(f"{day!r} is not a day: use {', '.join(DAYS)}")
+        if not isinstance(spans, list):
+            raise ValueError(f"{day}: must be a list of [start, end] pairs")
+        out[day] = []
+        for span in spans:
+            if (not isinstance(span, list | tuple) or len(span) != 2
+                    or not all(isinstance(t, str) and len(t) == 5 and t[2] == ":"
+                               and t[:2].isdigit() and t[3:].isdigit()
+                               and int(t[:2]) < 24 and int(t[3:]) < 60 for t in span)):
+                raise ValueError(f"{day}: each span is [\"HH:MM\", \"HH:MM\"]")
+            if span[0] >= span[1]:
+                raise ValueError(f"{day}: {span[0]}–{span[1]} ends before it starts")
+            out[day].append([span[0], span[1]])
+    return out
+
+
+def _skills(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ValueError("must be a list of categories")
+    skills = []
+    for item in value:
+        item = " ".join(str(item).split())
+        if len(item) > 100:
+            raise ValueError("each category is at most 100 characters")
+        if item and item.lower() not in {s.lower() for s in skills}:
+            skills.append(item)
+    if len(skills) > 50:
+        raise ValueError("at most 50 categories")
+    return skills
+
+
+class AgentProfileInput(Input):
+    """An agent's skills (the categories they take), whether they take tickets now, and
+    their own working hours (empty: the business's)."""
+
+    skills: Annotated[list[str], BeforeValidator(_skills)] = Field(default_factory=list)
+    accepts_tickets: bool = True
+    working_hours: Annotated[dict[str, list[list[str]]], BeforeValidator(_hours)] = Field(
+        default_factory=dict)
+
+
+class TicketViewInput(Input):
+    name: Annotated[str, Text(100, min_length=1)]
+    query: Annotated[str, Text(1000)] = ""
+
+
+class SupportRequestInput(Input):
+    """The public support form (``/help/request/``)."""
+
+    name: Annotated[str, Text(200), AfterValidator(plain_message)] = ""
+    email: Annotated[str, Text(254, min_length=1), AfterValidator(_email)]
+    subject: Annotated[str, Text.of(Ticket, "subject", min_length=1),
+                       AfterValidator(plain_message)]
+    description: Annotated[str, Text(20000, min_length=1), AfterValidator(plain_message)]
+# --- end desk ---
 # --- events: devices, event rules and what machines report -----------------------------------
 
 import datetime as _dt  # noqa: E402

@@ -136,6 +136,11 @@ class Ticket(EditableModel):
             models.Index(fields=["resolution_due"], name="ticket_sla_open_idx",
                          condition=Q(status__in=("new", "open", "waiting"))),
             deleted_index("ticket_deleted_idx"),
+            # --- desk: one person's tickets newest first, whatever their status (a team's
+            # list reads one branch per member through it) ---
+            models.Index(fields=["assignee", "-created_at", "-id"],
+                         name="ticket_assignee_recent_idx"),
+            # --- end desk ---
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=STATUSES), name="ticket_status_valid"),

@@ -1,9 +1,17 @@
 """How the help desk plugs in: tickets, the knowledge base and the assistant's pages and API,
 timeline entries, settings pages, permissions and the scheduler's jobs."""
 
-from rapport.core.permissions import Resource, grant
-from rapport.core.registry import Panel, RapportApp, SettingsEntry, register
-from rapport.support import events, urls
+from rapport.core.permissions import Resource, can, grant, scope_for
+from rapport.core.registry import (
+    Landing,
+    NavEntry,
+    Panel,
+    RapportApp,
+    SettingsEntry,
+    Subscriber,
+    register,
+)
+from rapport.support import events, search, selectors, tasks, urls
 from rapport.support.api import router
 from rapport.support.views import devices as devices_views  # events
 
@@ -25,6 +33,11 @@ RESOURCES = [
     }, owned=False, description="the knowledge base: published articles are public in the "
                                 "help centre and answer the assistant's visitors; change = "
                                 "write, publish and delete them"),
+    # --- desk: the ticket list is the support role's home page ---
+    Resource("help_desk", "Help desk", {"landing": grant(support="all")}, owned=False,
+             description="the ticket list is the home page of those with landing (the "
+                         "support role)"),
+    # --- end desk ---
 ]
 
 # --- events: who may manage customers' devices and the rules that turn reports into tickets ---
@@ -50,6 +63,27 @@ EVENTS_PANELS = [Panel("contact", "support/devices/_contact_panel.html",
                        devices_views.contact_panel, order=40)]
 # --- end events ---
 
+
+# --- desk: nav, settings, landing, the contact page's tickets, search, tickets from mail ---
+def _contact_tickets(user, contact):
+    can_see = scope_for(user, "tickets.view") is not None
+    return {"contact": contact, "can_see": can_see, "can_add": can(user, "tickets.add"),
+            "tickets": selectors.contact_tickets(user=user, contact_id=contact.id)
+            if can_see else []}
+
+
+DESK_NAV = [NavEntry("Tickets", "ticket_list", "tickets", order=30, group="Help desk",
+                     permission="tickets.view")]
+DESK_SETTINGS = [SettingsEntry("Help desk agents", "agent_settings",
+                               "who takes tickets: skills (categories), working hours, taking "
+                               "tickets now", order=50, permission="tickets.assign")]
+DESK_LANDINGS = [Landing("ticket_list", "help_desk.landing", order=5)]
+DESK_PANELS = [Panel("contact", "support/tickets/_contact_panel.html", _contact_tickets,
+                     order=8)]
+DESK_SEARCH = [search.tickets]
+DESK_SUBSCRIBERS = [Subscriber(("interaction.logged",), tasks.tickets_from_mail_soon)]
+# --- end desk ---
+
 APP = register(RapportApp(
     label="support",
     api_router=router,
@@ -57,6 +91,12 @@ APP = register(RapportApp(
     event_kinds=events.KINDS,
     resources=[*RESOURCES,
                *EVENTS_RESOURCES],  # events
-    settings=[*EVENTS_SETTINGS],  # events
-    panels=[*EVENTS_PANELS],  # events
+    settings=[*EVENTS_SETTINGS,
+              *DESK_SETTINGS],  # desk
+    panels=[*EVENTS_PANELS,
+            *DESK_PANELS],  # desk
+    nav=[*DESK_NAV],  # desk
+    landings=[*DESK_LANDINGS],  # desk
+    search=[*DESK_SEARCH],  # desk
+    subscribers=[*DESK_SUBSCRIBERS],  # desk
 ))

@@ -4,8 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from rapport.core.errors import NotFound
-from rapport.support.models import REFERENCE_OFFSET, Ticket
+from django.db.models import Q
+
+from rapport.core.errors import NotFound, ValidationFailed
+from rapport.core.pagination import id_param, merged_page, page_limit
+from rapport.core.permissions import visible_owners
+from rapport.support.models import (
+    CHANNELS,
+    OPEN_STATUSES,
+    PRIORITIES,
+    REFERENCE_OFFSET,
+    STATUSES,
+    AssignmentLog,
+    StatusChange,
+    Ticket,
+    TicketMessage,
+    TicketView,
+)
 
 
 def visible_tickets(user: Any, action: str = "view"):
@@ -29,12 +44,129 @@ def ticket_id_of(reference: str) -> int | None:
     return number if number >= 1 else None
 
 
+# --- desk: the ticket list, a ticket's thread and log, saved views, contact panel, search ---
+
+TICKET_VIEWS = {"mine": "Mine", "unassigned": "Unassigned", "at_risk": "At risk"}
+AT_RISK_STATES = ("at_risk", "breached")
+
+
+def _ticket_params(params: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (params or {}).items() if v not in (None, "")}
+
+
+def ticket_list(*, user: Any, params: dict[str, Any] | None = None):
+    """Newest tickets first, one keyset page. Filters: status (a status or ``active``: new,
+    open and waiting), assignee (``me``, ``none`` or a user id), priority, category,
+    channel, q (reference, subject or requester's address), view (``mine``,
+    ``unassigned``, ``at_risk``: SLA at risk or breached; each of open tickets only).
+
+    The page is read as branches, one per status (and per assignee, when the list is one
+    person's or a team's), each walking its own index in order (``merged_page``): the cost
+    stays that of a page however many tickets the business has."""
+    params = _ticket_params(params)
+    limit = page_limit(params)
+    wanted = Q()  # the filters, applied to each branch
+    view = params.get("view")
+    if view:
+        if view not in TICKET_VIEWS:
+            raise ValidationFailed({"view": f"must be one of {', '.join(TICKET_VIEWS)}"})
+        if view == "mine":
+            params.setdefault("assignee", "me")
+        elif view == "unassigned":
+            params.setdefault("assignee", "none")
+        else:
+            wanted &= Q(sla_state__in=AT_RISK_STATES)
+        params.setdefault("status", "active")
+    status = params.get("status")
+    statuses: tuple[str, ...] = STATUSES
+    if status:
+        if status == "active":
+            statuses = tuple(OPEN_STATUSES)
+        elif status not in STATUSES:
+            raise ValidationFailed({"status": f"must be one of active, {', '.join(STATUSES)}"})
+        else:
+            statuses = (status,)
+    assignee = params.get("assignee")
+    owners: list[int | None] | None = visible_owners(user, "tickets.view")
+    if assignee == "none":
+        owners = [None] if owners is None else []
+    elif assignee == "me":
+        owners = [user.id] if owners is None or user.id in owners else []
+    elif assignee:
+        assignee_id = id_param(params, "assignee", "a user id, me or none")
+        owners = [assignee_id] if owners is None or assignee_id in owners else []
+    for name, allowed in (("priority", PRIORITIES), ("channel", CHANNELS)):
+        value = params.get(name)
+        if value:
+            if value not in allowed:
+                raise ValidationFailed({name: f"must be one of {', '.join(allowed)}"})
+            wanted &= Q(**{name: value})
+    if params.get("category"):
+        wanted &= Q(category=str(params["category"])[:100])
+    if params.get("q"):
+        q = str(params["q"]).strip()[:200]
+        ticket_id = ticket_id_of(q)
+        if ticket_id is not None:
+            wanted &= Q(id=ticket_id)
+        else:
+            wanted &= Q(subject__icontains=q) | Q(requester_email__icontains=q.lower())
+    fields = ("created_at", "id")
+    if owners is None:
+        queryset = visible_tickets(user).filter(wanted)
+        branches, lead = [queryset.filter(status=s) for s in statuses], ("status",)
+    else:
+        # Only the owners the user may see (visible_owners): each branch is one assignee's
+        # (assignee, status, created_at) index, with no other scope condition to mislead
+        # the planner.
+        queryset = Ticket.objects.filter(wanted, deleted_at__isnull=True)
+        def mine(owner: int | None) -> Q:
+            return Q(assignee_id=owner) if owner is not None else Q(assignee__isnull=True)
+
+        if set(statuses) == set(STATUSES):  # every status: (assignee, created_at) index
+            branches = [queryset.filter(mine(o)) for o in owners]
+            lead = ("assignee_id",)
+        else:
+            branches = [queryset.filter(mine(o), status=s) for o in owners for s in statuses]
+            lead = ("assignee_id", "status")
+
+    def load(ids: list[int]) -> list[Ticket]:
+        return list(Ticket.objects.filter(id__in=ids).select_related("contact", "assignee"))
+
+    return merged_page(branches, fields, True, params.get("cursor"), limit, load=load,
+                       lead=lead, filters=params)
+
+
+def ticket_thread(*, ticket_id: int, limit: int = 500) -> list[Any]:
+    """The ticket's messages in order (load the ticket first: that is the check)."""
+    return list(TicketMessage.objects.filter(ticket_id=ticket_id).select_related("author")
+                .order_by("created_at", "id")[:limit])
+
+
+def ticket_assignments(*, ticket_id: int, limit: int = 50) -> list[Any]:
+    return list(AssignmentLog.objects.filter(ticket_id=ticket_id)
+                .select_related("assignee", "actor").order_by("-id")[:limit])
+
+
+def ticket_statuses(*, ticket_id: int, limit: int = 100) -> list[Any]:
+    return list(StatusChange.objects.filter(ticket_id=ticket_id).select_related("actor")
+                .order_by("at", "id")[:limit])
+
+
+def saved_views(*, user: Any) -> list[Any]:
+    return list(TicketView.objects.filter(user=user).order_by("name"))
+
+
+def contact_tickets(*, user: Any, contact_id: int, limit: int = 10) -> list[Ticket]:
+    return list(visible_tickets(user).filter(contact_id=contact_id)
+                .select_related("assignee").order_by("-created_at", "-id")[:limit])
+
+
+# --- end desk ---
 # --- events: devices, event rules and what machines reported ---------------------------------
 
-from django.db.models import Q  # noqa: E402
 
 from rapport.contacts import selectors as _contacts  # noqa: E402
-from rapport.core.pagination import Page, id_param, keyset, page_limit, page_of  # noqa: E402
+from rapport.core.pagination import Page, keyset, page_of  # noqa: E402
 from rapport.core.permissions import can  # noqa: E402
 from rapport.support.models import Device, EventRule, MachineEvent  # noqa: E402
 

@@ -3,7 +3,9 @@
 from django.urls import URLPattern, URLResolver
 
 from rapport.support.views import devices  # events
+from rapport.support.views import tickets as desk_views  # desk
 
 urlpatterns: list[URLPattern | URLResolver] = []
 # Each part's paths are added below (one line each).
 urlpatterns += devices.urlpatterns  # events
+urlpatterns += desk_views.urlpatterns  # desk: tickets, the support form, surveys, agents

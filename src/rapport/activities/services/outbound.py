@@ -251,7 +251,9 @@ def email_queue_to_address(*, to: str, template_id: int, person: dict[str, Any],
 
 
 @transaction.atomic
-def email_send_transactional(*, data: TransactionalEmailInput | dict[str, Any]) -> OutboundEmail:
+def email_send_transactional(*, data: TransactionalEmailInput | dict[str, Any],
+                             in_reply_to: str = "", references: tuple[str, ...] = (),
+                             reference: str = "") -> OutboundEmail:
     """Queue a system email to an address that is nobody's contact yet (a web form's
     confirmation link). No person sends it and it is logged on no timeline; otherwise it is an
     email like any other: one ledger row with its Message-ID, sent by the worker at most once
@@ -268,7 +270,10 @@ def email_send_transactional(*, data: TransactionalEmailInput | dict[str, Any]) 
     email = OutboundEmail.objects.create(
         contact_id=None, author_id=None, template_id=None, from_address=sender,
         to_address=entry.to, subject=subject[:SUBJECT_LIMIT], body=entry.body,
-        message_id=new_message_id(sender))
+        message_id=new_message_id(sender),
+        # --- desk: a reply in a thread (In-Reply-To/References), whose it is ("ticket:42") ---
+        in_reply_to=_msgid(in_reply_to), reference=reference[:100],
+        references=" ".join(_msgid(r) for r in references if _msgid(r))[:20_000])
     record_events([events.email_queued(email_id=email.id, contact_id=None, actor_id=None,
                                        shown=_status_shown(email))])
     return email
@@ -399,8 +404,22 @@ def _stamp_sent(email: OutboundEmail) -> bool:
 
 
 def _message(email: OutboundEmail) -> EmailMessage:
+    headers = {"Message-ID": email.message_id}
+    # --- desk: threading headers, when the email answers a thread ---
+    if email.in_reply_to:
+        headers["In-Reply-To"] = email.in_reply_to
+    if email.references:
+        headers["References"] = email.references
+    # --- end desk ---
     return EmailMessage(subject=email.subject, body=email.body, from_email=email.from_address,
-                        to=[email.to_address], headers={"Message-ID": email.message_id})
+                        to=[email.to_address], headers=headers)
+
+
+# --- desk: a Message-ID as a header holds it (angle brackets, one line) ---
+def _msgid(value: str) -> str:
+    value = "".join(value.split()).strip("<>")
+    return f"<{value}>" if value and "@" in value and len(value) < 490 else ""
+# --- end desk ---
 
 
 # Answers in which the server said no to this message: it does not have it.

@@ -186,6 +186,11 @@ RAPPORT_MAIL_MAX_ATTACHMENT_BYTES = int(os.environ.get("RAPPORT_MAIL_MAX_ATTACHM
                                                        10 * 1024 * 1024))
 # More messages than this from one sender in an hour is a loop (or a flood): refused.
 RAPPORT_MAIL_SENDER_HOURLY_LIMIT = int(os.environ.get("RAPPORT_MAIL_SENDER_HOURLY_LIMIT", 30))
+# --- desk: the help desk's address: mail to it opens tickets (not leads); acknowledgements
+# to one address are capped per hour (two auto-responders must not loop) ---
+RAPPORT_SUPPORT_ADDRESS = os.environ.get("RAPPORT_SUPPORT_ADDRESS", "")
+RAPPORT_SUPPORT_ACK_HOURLY_LIMIT = int(os.environ.get("RAPPORT_SUPPORT_ACK_HOURLY_LIMIT", 3))
+# --- end desk ---
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("RAPPORT_TIME_ZONE", "UTC")

@@ -23,6 +23,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
+
 from rapport.activities.selectors import captured_mail_facts
 from rapport.core.errors import ServiceError
 from rapport.sales.selectors import open_leads_by_email
@@ -78,6 +80,7 @@ def leads_from_mail(*, interaction_ids: list[int], new_sender_ids: list[int]) ->
         return []
     new_senders = set(new_sender_ids)
     facts = captured_mail_facts(interaction_ids=list(interaction_ids))
+    support = getattr(settings, "RAPPORT_SUPPORT_ADDRESS", "").strip().lower()  # desk
     open_leads = open_leads_by_email(emails={f["from_address"] for f in facts
                                              if f["from_address"]})
     captured = []
@@ -86,6 +89,10 @@ def leads_from_mail(*, interaction_ids: list[int], new_sender_ids: list[int]) ->
         address = fact["from_address"]
         if not address:
             continue
+        # --- desk: mail to the help desk's address is a support request, not a lead ---
+        if support and support in fact.get("to", ()):
+            continue
+        # --- end desk ---
         is_new = fact["interaction_id"] in new_senders
         if not is_new and address not in open_leads:
             continue  # a customer's mail: not a lead

@@ -9,4 +9,10 @@ from rapport.support.api import devices  # events
 
 router = Router(tags=["support"])
 # Each part's router is added below (one line each).
+
+# --- desk: /tickets ---
+from rapport.support.api.tickets import router as desk_router  # noqa: E402
+
+router.add_router("", desk_router)
+# --- end desk ---
 router.add_router("", devices.router)  # events

@@ -13,6 +13,43 @@ from rapport.support.services.tickets import (
 
 __all__ = ["Opened", "excerpt", "requester", "shown", "support_actor", "ticket_open"]
 
+# --- desk: working tickets, assignment by rules, mail in and out ---
+from rapport.support.services.assignment import agents, assign_by_rules, desk_settings  # noqa: E402
+from rapport.support.services.desk import (  # noqa: E402
+    Received,
+    agent_profile_save,
+    bare_id,
+    site_url,
+    subject_of,
+    survey_answer,
+    survey_by_token,
+    surviving,
+    ticket_assign,
+    ticket_close,
+    ticket_link_deal,
+    ticket_merge,
+    ticket_note,
+    ticket_receive,
+    ticket_reply,
+    ticket_update,
+    ticket_view_delete,
+    ticket_view_save,
+)
+from rapport.support.services.mail import (  # noqa: E402
+    RateLimited,
+    acknowledge,
+    support_address,
+    support_request,
+    tickets_from_mail,
+)
+
+__all__ += ["Received", "RateLimited", "acknowledge", "agent_profile_save", "agents",
+            "assign_by_rules", "bare_id", "desk_settings", "site_url", "subject_of",
+            "support_address", "support_request", "survey_answer", "survey_by_token",
+            "surviving", "ticket_assign", "ticket_close", "ticket_link_deal", "ticket_merge",
+            "ticket_note", "ticket_receive", "ticket_reply", "ticket_update",
+            "ticket_view_delete", "ticket_view_save", "tickets_from_mail"]
+# --- end desk ---
 # --- events: devices, event rules and machine events ------------------------------------------
 from rapport.support.services.devices import (  # noqa: E402
     Reported,

@@ -28,6 +28,7 @@ from rapport.support.models import (
     Ticket,
     TicketMessage,
 )
+from rapport.support.services.assignment import assign_by_rules  # desk
 
 EXCERPT = 140
 
@@ -108,6 +109,7 @@ def ticket_open(*, actor: Any, data: TicketOpenInput | Mapping[str, Any],
     now = now or timezone.now()
     message_id = links.pop("message_id", "")
     mail_message_id = links.pop("mail_message_id", None)
+    assign = links.pop("assign", True)  # desk: False leaves it to the caller (tests, imports)
     with transaction.atomic():
         contact, created = requester(actor=actor, contact_id=entry.contact_id,
                                      email=entry.email, name=entry.name,
@@ -123,6 +125,11 @@ def ticket_open(*, actor: Any, data: TicketOpenInput | Mapping[str, Any],
             created_at=now)
         StatusChange.objects.create(ticket=ticket, from_status="", to_status=ticket.status,
                                     actor=actor, at=now)
-        record_events([events.ticket_opened(ticket_id=ticket.id, contact_id=contact.id,
-                                            actor_id=actor.id, shown=shown(ticket))])
+        opened = [events.ticket_opened(ticket_id=ticket.id, contact_id=contact.id,
+                                       actor_id=actor.id, shown=shown(ticket))]
+        # --- desk: assignment by rules at open (services/assignment.py) ---
+        if assign:
+            opened.append(assign_by_rules(ticket=ticket, actor=actor, now=now))
+        # --- end desk ---
+        record_events(opened)
     return Opened(ticket=ticket, message=message, contact_created=created)
