@@ -1,10 +1,13 @@
 """How the help desk plugs in: tickets, the knowledge base and the assistant's pages and API,
 timeline entries, settings pages, permissions and the scheduler's jobs."""
 
+import datetime as dt
+
 from rapport.core.permissions import Resource, grant
-from rapport.core.registry import RapportApp, register
-from rapport.support import events, urls
+from rapport.core.registry import PeriodicJob, RapportApp, SettingsEntry, Subscriber, register
+from rapport.support import events, tasks, urls
 from rapport.support.api import router
+from rapport.support.services import sla
 
 RESOURCES = [
     Resource("tickets", "Tickets", {
@@ -26,10 +29,30 @@ RESOURCES = [
                                 "write, publish and delete them"),
 ]
 
+# --- sla: settings pages, the timers' subscriber and the every-minute check ---
+SLA_SETTINGS = [
+    SettingsEntry("Business hours", "business_hours_settings",
+                  "when the help desk is open: time zone, public holidays, weekly hours and "
+                  "closed days (SLA targets count only this time)", order=50,
+                  permission="settings.change"),
+    SettingsEntry("SLA policies", "sla_policy_settings",
+                  "first-response and resolution targets per priority and customer tier, "
+                  "and when a ticket counts as at risk", order=51, permission="settings.change"),
+]
+SLA_SUBSCRIBERS = [
+    Subscriber((events.TICKET_OPENED.name, events.TICKET_STATUS.name,
+                events.TICKET_UPDATED.name), sla.on_ticket_events),
+]
+SLA_PERIODIC = [PeriodicJob(tasks.sla_check, dt.timedelta(minutes=1))]
+# --- end sla ---
+
 APP = register(RapportApp(
     label="support",
     api_router=router,
     urlpatterns=urls.urlpatterns,
     event_kinds=events.KINDS,
     resources=RESOURCES,
+    settings=[*SLA_SETTINGS],  # sla
+    subscribers=[*SLA_SUBSCRIBERS],  # sla
+    periodic=[*SLA_PERIODIC],  # sla
 ))

@@ -4,3 +4,6 @@ from django.urls import URLPattern, URLResolver
 
 urlpatterns: list[URLPattern | URLResolver] = []
 # Each part's paths are added below (one line each).
+from rapport.support.views import sla as _sla_views  # noqa: E402 - sla
+
+urlpatterns += _sla_views.urlpatterns

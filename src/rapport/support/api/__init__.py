@@ -7,3 +7,6 @@ from ninja import Router
 
 router = Router(tags=["support"])
 # Each part's router is added below (one line each).
+from rapport.support.api.sla import router as _sla_router  # noqa: E402 - sla
+
+router.add_router("", _sla_router)

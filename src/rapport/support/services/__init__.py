@@ -12,3 +12,28 @@ from rapport.support.services.tickets import (
 )
 
 __all__ = ["Opened", "excerpt", "requester", "shown", "support_actor", "ticket_open"]
+
+# --- sla: business hours, SLA policies, timers and the check ---
+from rapport.support.services.sla import (  # noqa: E402
+    business_calendar,
+    business_hours,
+    business_hours_set,
+    desk_settings,
+    on_ticket_events,
+    policy_for,
+    sla_check,
+    sla_policies,
+    sla_policies_seed,
+    sla_policy_create,
+    sla_policy_delete,
+    sla_policy_get,
+    sla_policy_update,
+    sla_sync,
+    tier_for,
+    timers_of,
+)
+
+__all__ += ["business_calendar", "business_hours", "business_hours_set", "desk_settings",
+            "on_ticket_events", "policy_for", "sla_check", "sla_policies", "sla_policies_seed",
+            "sla_policy_create", "sla_policy_delete", "sla_policy_get", "sla_policy_update",
+            "sla_sync", "tier_for", "timers_of"]
