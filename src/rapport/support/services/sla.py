@@ -34,7 +34,7 @@ from typing import Any
 import holidays
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -657,15 +657,18 @@ def _tell(cal: hours.Calendar, rows: list[dict[str, Any]], *, state: str,
 
 
 def _start_missed(cal: hours.Calendar, now: dt.datetime, limit: int = 500) -> int:
-    """Timers for open tickets of the last day whose opening the subscriber missed."""
+    """Timers for open tickets opened (first status) in the last day whose opening the
+    subscriber missed. Older ones are left alone: a policy added later must not breach a
+    year of open tickets at once."""
     pairs = Q()
     for priority, tier in SlaPolicy.objects.filter(active=True).values_list("priority", "tier"):
         pairs |= Q(priority=priority) if tier == Tier.STANDARD else Q(priority=priority,
                                                                         tier=tier)
     if not pairs:
         return 0
-    ids = list(_running().filter(pairs, sla_policy__isnull=True, sla_state=SlaState.NONE,
-                                 created_at__gte=now - CATCH_UP)
+    recent = StatusChange.objects.filter(ticket_id=OuterRef("id"), at__gte=now - CATCH_UP)
+    ids = list(_running().filter(pairs, Exists(recent), sla_policy__isnull=True,
+                                 sla_state=SlaState.NONE)
                .values_list("id", flat=True)[:limit])
     for ticket_id in ids:
         sla_sync(ticket_id=ticket_id, now=now, choose_tier=True, cal=cal)
