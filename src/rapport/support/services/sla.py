@@ -204,14 +204,21 @@ def _check_business_hours(entry: BusinessHoursInput) -> None:
         raise ValidationFailed({"closed_days": "a day is listed twice"})
 
 
+def business_hours_check(data: BusinessHoursInput | Mapping[str, Any]) -> BusinessHoursInput:
+    """The calendar settings parsed and checked, nothing written (ValidationFailed names each
+    field)."""
+    entry = parse(BusinessHoursInput, data)
+    _check_business_hours(entry)
+    return entry
+
+
 @transaction.atomic
 def business_hours_set(*, actor: Any, data: BusinessHoursInput | Mapping[str, Any]
                        ) -> dict[str, Any]:
     """Replace the business calendar: time zone, holidays, weekly hours, closed days. Open
     tickets keep the due times they were given; new timers use the new calendar."""
     _require(actor)
-    entry = parse(BusinessHoursInput, data)
-    _check_business_hours(entry)
+    entry = business_hours_check(data)
     before = business_hours()
     row = DeskSettings.objects.select_for_update().filter(id=desk_settings().id).get()
     row.time_zone = entry.time_zone

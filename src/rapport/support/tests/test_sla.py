@@ -128,7 +128,8 @@ def test_a_breach_across_a_weekend_and_a_holiday_escalates_at_the_right_moment(
     assert (ticket.sla_state, ticket.priority) == ("breached", "urgent")
     assert ticket.breached_at == due and ticket.escalated_at == due
     escalation = Task.objects.get(assignee=boss)
-    assert escalation.get_priority_display().lower() == "high" and "priority raised to urgent" in escalation.notes
+    assert escalation.get_priority_display().lower() == "high"
+    assert "priority raised to urgent" in escalation.notes
     assert bell_count(user=boss, now=due) == 1
     sla_events = Event.objects.filter(kind="ticket.sla", entity_id=ticket.id).order_by("id")
     assert [(e.after["state"], e.after["target"]) for e in sla_events] == [

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from rapport.core.errors import PermissionDenied
+from rapport.core.errors import PermissionDenied, ValidationFailed
 from rapport.core.pages import act, done, submit
 from rapport.core.permissions import can
 from rapport.support.models import Priority, Tier
@@ -60,8 +60,15 @@ def business_hours_settings(request):
                 "holiday_subdivision": values["holiday_subdivision"],
                 "hours": {key: values[f"hours_{key}"] for key in hours.DAY_KEYS},
                 "closed_days": days}
+        errors: dict[str, list[str]] = {}
+        if bad:  # show every problem at once, and save nothing
+            errors = {"closed_days": bad}
+            try:
+                sla.business_hours_check({**data, "closed_days": days})
+            except ValidationFailed as failure:
+                errors.update(failure.errors)
         outcome = submit(lambda: sla.business_hours_set(actor=request.user, data=data),
-                         errors={"closed_days": bad} if bad else None)
+                         errors=errors)
         if outcome.ok:
             return done(request, "Business hours saved; new SLA timers count in them.",
                         "business_hours_settings")
