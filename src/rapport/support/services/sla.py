@@ -50,6 +50,7 @@ from rapport.support.inputs import BusinessHoursInput, SlaPolicyInput
 from rapport.support.models import (
     OPEN_STATUSES,
     PRIORITIES,
+    REFERENCE_OFFSET,
     ClosedDay,
     DeskSettings,
     SlaPolicy,
@@ -401,7 +402,7 @@ def sla_sync(*, ticket_id: int, now: dt.datetime | None = None, choose_tier: boo
     cal = cal or business_calendar(fresh=True)
     new_events: list[NewEvent] = []
     with transaction.atomic():
-        ticket = (Ticket.objects.select_for_update().select_related("contact")
+        ticket = (Ticket.objects.select_for_update(of=("self",)).select_related("contact")
                   .filter(id=ticket_id, deleted_at__isnull=True).first())
         if ticket is None:
             return None
@@ -623,7 +624,7 @@ def _tell(cal: hours.Calendar, rows: list[dict[str, Any]], *, state: str,
     told: dict[int, list[int]] = defaultdict(list)
     new_events: list[NewEvent] = []
     for row in rows:
-        reference = Ticket(id=row["id"]).reference
+        reference = f"T-{row['id'] + REFERENCE_OFFSET}"
         target, due = _target(row, now, cuts=state == SlaState.AT_RISK)
         if state == SlaState.BREACHED:
             person = manager_of(row["assignee_id"], managers=managers)
