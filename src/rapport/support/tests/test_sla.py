@@ -280,3 +280,12 @@ def test_the_timers_partial_says_what_is_left_in_business_time(desk, opened, age
     words = [t.words for t in sla.timers_of(ticket, now=local(2026, 12, 9, 16))]
     assert words == ["overdue by 9 h 10 min (business time)",
                      "paused while waiting on the customer"]
+
+
+def test_a_clock_change_over_the_weekend_moves_the_due_by_real_time(desk, opened, agent):
+    # Friday 23 October 2026 16:00 (summer time), high: 4 h = 1 h on Friday and 3 h on
+    # Monday. The clocks went back on Sunday, so Monday 12:00 is 11:00 UTC, not 10:00.
+    ticket = opened(agent, local(2026, 10, 23, 16), priority="high")
+    assert ticket.first_response_due == dt.datetime(2026, 10, 26, 11, tzinfo=dt.UTC)
+    assert sla.sla_check(now=dt.datetime(2026, 10, 26, 10, 59, tzinfo=dt.UTC)).breached == 0
+    assert sla.sla_check(now=dt.datetime(2026, 10, 26, 11, tzinfo=dt.UTC)).breached == 1
