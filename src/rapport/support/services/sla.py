@@ -704,6 +704,7 @@ class Timer:
     due: dt.datetime | None
     state: str  # running, paused, met, missed
     words: str
+    due_local: str = ""  # the due moment in the business time zone, as people read it
 
 
 def timers_of(ticket: Ticket, *, now: dt.datetime | None = None,
@@ -715,7 +716,10 @@ def timers_of(ticket: Ticket, *, now: dt.datetime | None = None,
     now = now or timezone.now()
     cal = cal or business_calendar()
     out = []
-    answered = ticket.first_responded_at
+    finished = ticket.status in FINISHED
+    # Resolved without a public reply: the resolution answered the customer.
+    answered = ticket.first_responded_at or (
+        (ticket.resolved_at or ticket.closed_at) if finished else None)
     first = ticket.first_response_due
     resolution = ticket.resolution_due
     if answered is not None:
@@ -726,7 +730,6 @@ def timers_of(ticket: Ticket, *, now: dt.datetime | None = None,
     else:
         out.append(_running_timer(cal, "first_response", "First response", first, now,
                                   paused=False))
-    finished = ticket.status in FINISHED
     if finished:
         late = ticket.sla_state == SlaState.BREACHED and (
             ticket.resolved_at or ticket.closed_at or now) > resolution
@@ -735,6 +738,9 @@ def timers_of(ticket: Ticket, *, now: dt.datetime | None = None,
     else:
         out.append(_running_timer(cal, "resolution", "Resolution", resolution, now,
                                   paused=ticket.paused_at is not None))
+    for timer in out:
+        if timer.due is not None:
+            timer.due_local = f"{timer.due.astimezone(cal.zone):%a %d %b, %H:%M}"
     return out
 
 
