@@ -13,9 +13,11 @@ answered already (only the resolution clock runs) and a tenth waiting on the cus
 Then, each on a fresh copy of the tickets' SLA columns (reset between rows, outside the
 timing), with ``now`` a Monday 12:00 in Stockholm:
 
-- the first check after a 30-minute outage of the scheduler: every ticket that crossed its
+- the checks after a 30-minute outage of the scheduler: every ticket that crossed its
   at-risk or due moment meanwhile is claimed, its people told (one task per person), the
-  breached ones escalated and raised one priority step, a ``ticket.sla`` event each;
+  breached ones escalated and raised one priority step, a ``ticket.sla`` event each; a run
+  moves at most ``sla.LIMIT`` tickets per state and queues the next at once, so this row is
+  the runs it takes to catch up, back to back;
 - the steady state: a check every (simulated) minute, ten in a row, each moving on the
   tickets that crossed a threshold in that minute.
 
@@ -152,9 +154,19 @@ def main() -> None:
     reset()
     wall, cpu, result = timed(NOW)
     loads.append(os.getloadavg()[0])
-    rows.append(("first check after a 30 min outage", "1", f"{wall:.2f}", f"{wall:.2f}",
-                 f"{cpu:.2f}", f"{result.at_risk:,} at risk, {result.breached:,} breached",
-                 f"≤ {TARGET_S:.0f}", "yes" if wall <= TARGET_S else "NO"))
+    walls, cpus = [wall], [cpu]
+    at_risk, breached = result.at_risk, result.breached
+    while result.more:  # the task queues the next run at once
+        wall, cpu, result = timed(NOW)
+        walls.append(wall)
+        cpus.append(cpu)
+        at_risk, breached = at_risk + result.at_risk, breached + result.breached
+    loads.append(os.getloadavg()[0])
+    rows.append((f"after a 30 min outage (≤ {sla.LIMIT:,} per state per run)",
+                 str(len(walls)), f"{statistics.median(walls):.2f}", f"{max(walls):.2f}",
+                 f"{statistics.median(cpus):.2f}",
+                 f"{at_risk:,} at risk, {breached:,} breached in all",
+                 f"≤ {TARGET_S:.0f}", "yes" if max(walls) <= TARGET_S else "NO"))
     walls, cpus, moved = [], [], []
     for minute in range(1, args.minutes + 1):
         wall, cpu, result = timed(NOW + dt.timedelta(minutes=minute))

@@ -83,6 +83,8 @@ TARGETS = {"first_response": "first response", "resolution": "resolution"}
 _PRIORITY_UP = dict(zip(PRIORITIES[:-1], PRIORITIES[1:], strict=True))  # low→normal→…→urgent
 # Claims are written in batches of ids (parameters per statement stay small everywhere).
 CHUNK = 2000
+# Tickets moved to breached (and, apart, to at risk) in one run at most.
+LIMIT = 2000
 # A ticket whose opening event was lost gets its timers from the check for this long.
 CATCH_UP = dt.timedelta(hours=24)
 
@@ -489,6 +491,7 @@ class CheckResult:
     at_risk: int = 0
     breached: int = 0
     back_on_track: int = 0
+    more: bool = False  # the limit was reached: run again
     notified: dict[int, list[int]] = field(default_factory=dict)  # user id → ticket ids
     escalated: dict[int, list[int]] = field(default_factory=dict)
 
@@ -520,20 +523,28 @@ ROW = ("id", "contact_id", "subject", "assignee_id", "priority", "first_response
        "resolution_due", "first_responded_at", "paused_at")
 
 
-def _claim(queryset: Any, changes: dict[str, Any]) -> list[dict[str, Any]]:
-    """Lock the rows (others' locked ones are skipped: theirs to handle), read them, write
-    ``changes`` to them where the filter still holds; the rows claimed."""
-    rows = list(queryset.select_for_update(skip_locked=True).values(*ROW))
+def _claim(queryset: Any, changes: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    """Lock up to ``limit`` rows, oldest tickets first (others' locked ones are skipped:
+    theirs to handle), read them, write ``changes`` to them where the filter still holds;
+    the rows claimed."""
+    if limit <= 0:
+        return []
+    rows = list(queryset.order_by("id").select_for_update(skip_locked=True)
+                .values(*ROW)[:limit])
     for start in range(0, len(rows), CHUNK):
         ids = [r["id"] for r in rows[start:start + CHUNK]]
         queryset.filter(id__in=ids).update(**changes)
     return rows
 
 
-def sla_check(*, now: dt.datetime | None = None) -> CheckResult:
+def sla_check(*, now: dt.datetime | None = None, limit: int = LIMIT) -> CheckResult:
     """Move open tickets' SLA states on: at risk (tell the assignee), breached (tell the
     manager, raise the priority), back on track; settle finished ones (met or breached);
-    start timers an opening event missed. Safe in several workers at once."""
+    start timers an opening event missed. Safe in several workers at once.
+
+    At most ``limit`` tickets become breached and ``limit`` at risk in one run, so a run stays
+    short after an outage of the scheduler; ``more`` then says to run again at once (the task
+    does)."""
     now = now or timezone.now()
     cal = business_calendar(fresh=True)
     result = CheckResult()
@@ -545,13 +556,16 @@ def sla_check(*, now: dt.datetime | None = None) -> CheckResult:
         for policy in SlaPolicy.objects.all():
             mine = _running().filter(sla_policy_id=policy.id)
             first_cut, resolution_cut = thresholds(cal, policy, now)
-            breached += _claim(mine.filter(_breach_q(now), breached_at__isnull=True),
+            breach = _breach_q(now)
+            breached += _claim(mine.filter(breach, breached_at__isnull=True),
                                {"sla_state": SlaState.BREACHED, "breached_at": now,
                                 "escalated_at": now, "version": F("version") + 1,
-                                "updated_at": now})
+                                "updated_at": now}, limit - len(breached))
             risk = _risk_q(first_cut, resolution_cut)
-            at_risk += _claim(mine.filter(risk, sla_state=SlaState.OK),
-                              {"sla_state": SlaState.AT_RISK, "at_risk_notified_at": now})
+            # (One already due but left for the next run is not told "at risk" first.)
+            at_risk += _claim(mine.filter(risk, sla_state=SlaState.OK).exclude(breach),
+                              {"sla_state": SlaState.AT_RISK, "at_risk_notified_at": now},
+                              limit - len(at_risk))
             # Answered (or paused before it) and no longer at risk: on track again.
             result.back_on_track += (mine.filter(sla_state=SlaState.AT_RISK,
                                                  paused_at__isnull=True)
@@ -560,6 +574,7 @@ def sla_check(*, now: dt.datetime | None = None) -> CheckResult:
         result.escalated = _tell(cal, breached, state=SlaState.BREACHED, now=now)
         result.notified = _tell(cal, at_risk, state=SlaState.AT_RISK, now=now)
         result.breached, result.at_risk = len(breached), len(at_risk)
+        result.more = limit in (len(breached), len(at_risk))
     return result
 
 

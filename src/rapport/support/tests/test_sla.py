@@ -290,3 +290,19 @@ def test_a_clock_change_over_the_weekend_moves_the_due_by_real_time(desk, opened
     assert ticket.first_response_due == dt.datetime(2026, 10, 26, 11, tzinfo=dt.UTC)
     assert sla.sla_check(now=dt.datetime(2026, 10, 26, 10, 59, tzinfo=dt.UTC)).breached == 0
     assert sla.sla_check(now=dt.datetime(2026, 10, 26, 11, tzinfo=dt.UTC)).breached == 1
+
+
+def test_after_an_outage_the_check_moves_a_bounded_number_per_run(desk, opened, agent, boss):
+    tickets = [opened(agent, local(2026, 12, 7, 9), priority="urgent", assignee=agent,
+                      email=f"c{i}@example.org") for i in range(5)]
+    late = local(2026, 12, 7, 12)
+    first = sla.sla_check(now=late, limit=2)
+    assert (first.breached, first.at_risk, first.more) == (2, 0, True)
+    second = sla.sla_check(now=late, limit=2)
+    third = sla.sla_check(now=late, limit=2)
+    assert (second.breached, third.breached, third.more) == (2, 1, False)
+    assert set(Ticket.objects.values_list("sla_state", flat=True)) == {"breached"}
+    # Nobody was told "at risk" about a ticket already past its due.
+    assert not Task.objects.filter(assignee=agent).exists()
+    assert len(tickets) == sum(len(ids) for r in (first, second, third)
+                               for ids in r.escalated.values())
