@@ -29,7 +29,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import holidays
 from django.conf import settings
@@ -188,7 +188,7 @@ def _weekly_hours(value: Any) -> dict[str, list[list[str]]]:
 
 def _check_business_hours(entry: BusinessHoursInput) -> None:
     try:
-        entry.hours = _weekly_hours(entry.hours or hours.NINE_TO_FIVE)
+        entry.hours = cast(dict[str, Any], _weekly_hours(entry.hours or hours.NINE_TO_FIVE))
     except ValueError as error:
         raise ValidationFailed({"hours": str(error)}) from None
     if entry.holiday_subdivision:
@@ -438,15 +438,19 @@ def _settle(cal: hours.Calendar, ticket: Ticket, clock: Clock) -> list[NewEvent]
         if ticket.sla_state in (SlaState.NONE, SlaState.MET):
             ticket.sla_state = SlaState.OK
         return []
+    first_due, resolution_due = ticket.first_response_due, ticket.resolution_due
+    if first_due is None or resolution_due is None:
+        return []
     finished = ticket.resolved_at or ticket.closed_at or clock.paused_at
     # Time spent waiting on the customer just before resolving does not count against it.
-    end = min(m for m in (clock.paused_at, finished) if m is not None)
+    end = min((m for m in (clock.paused_at, finished) if m is not None),
+              default=ticket.updated_at)
     answered = ticket.first_responded_at or end
     missed = []
-    if answered > ticket.first_response_due:
-        missed.append(("first_response", ticket.first_response_due))
-    if end > ticket.resolution_due:
-        missed.append(("resolution", ticket.resolution_due))
+    if answered > first_due:
+        missed.append(("first_response", first_due))
+    if end > resolution_due:
+        missed.append(("resolution", resolution_due))
     if not missed:
         ticket.sla_state = SlaState.MET
         return []
@@ -726,7 +730,8 @@ def timers_of(ticket: Ticket, *, now: dt.datetime | None = None,
               cal: hours.Calendar | None = None) -> list[Timer]:
     """The ticket's two clocks in words: "2 h 10 min left (business time)", "overdue by 1 h
     (business time)", "paused while waiting on the customer", "met"."""
-    if ticket.sla_policy_id is None or ticket.first_response_due is None:
+    first, resolution = ticket.first_response_due, ticket.resolution_due
+    if ticket.sla_policy_id is None or first is None or resolution is None:
         return []
     now = now or timezone.now()
     cal = cal or business_calendar()
@@ -735,8 +740,6 @@ def timers_of(ticket: Ticket, *, now: dt.datetime | None = None,
     # Resolved without a public reply: the resolution answered the customer.
     answered = ticket.first_responded_at or (
         (ticket.resolved_at or ticket.closed_at) if finished else None)
-    first = ticket.first_response_due
-    resolution = ticket.resolution_due
     if answered is not None:
         late = hours.duration_words(hours.business_seconds(cal, first, answered))
         out.append(Timer("first_response", "First response", first,
@@ -746,10 +749,10 @@ def timers_of(ticket: Ticket, *, now: dt.datetime | None = None,
         out.append(_running_timer(cal, "first_response", "First response", first, now,
                                   paused=False))
     if finished:
-        late = ticket.sla_state == SlaState.BREACHED and (
+        missed = ticket.sla_state == SlaState.BREACHED and (
             ticket.resolved_at or ticket.closed_at or now) > resolution
-        out.append(Timer("resolution", "Resolution", resolution, "missed" if late else "met",
-                         "missed" if late else "met"))
+        out.append(Timer("resolution", "Resolution", resolution,
+                         "missed" if missed else "met", "missed" if missed else "met"))
     else:
         out.append(_running_timer(cal, "resolution", "Resolution", resolution, now,
                                   paused=ticket.paused_at is not None))
