@@ -208,3 +208,13 @@ def test_the_settings_pages(owner, web_as):
     assert "must not be shorter than the first response" in wrong.content.decode()
     policy.refresh_from_db()
     assert policy.first_response_minutes == 15
+
+
+def test_the_migration_seeds_the_documented_defaults():
+    import importlib
+
+    migration = importlib.import_module("rapport.support.migrations.0002_sla_default_policies")
+    assert migration.DEFAULTS == sla.DEFAULT_POLICIES
+    made = {(p.priority, p.tier, p.first_response_minutes, p.resolution_minutes)
+            for p in SlaPolicy.objects.all()}
+    assert made == set(sla.DEFAULT_POLICIES)
