@@ -59,7 +59,13 @@ PARAMETER_PLACES = {"body", "payload", "query", "path", "form", "file", "header"
 def _schema_invalid(request, exc: NinjaValidationError):
     errors: dict[str, list[str]] = {}
     for item in exc.errors:
-        loc = [str(part) for part in item.get("loc", []) if part not in PARAMETER_PLACES]
+        loc = [str(part) for part in item.get("loc", [])]
+        # --- events: only the leading place and parameter name go ("body", "payload"), so a
+        # field that is itself called "payload" (POST /events) keeps its name ---
+        lead = 0
+        while lead < min(2, len(loc)) and loc[lead] in PARAMETER_PLACES:
+            lead += 1
+        loc = loc[lead:]
         errors.setdefault(".".join(loc) or "body", []).append(message_of(item))
     return api.create_response(request, {"detail": exc.errors, "errors": errors}, status=422)
 

@@ -130,3 +130,35 @@ def desk_settings_changed(*, actor_id: int, what: str, before: Snapshot | None,
                           after: Snapshot | None) -> NewEvent:
     return NewEvent(kind=DESK_SETTINGS_CHANGED.name, entity_type="desk_settings", entity_id=0,
                     actor_id=actor_id, before=before, after={"what": what, **(after or {})})
+
+
+# --- events: devices, event rules and what machines reported ---------------------------------
+
+DEVICE_CHANGED = EventKind("device.changed", "Device changed",
+                           "support/devices/timeline_device.html")
+EVENT_RULE_CHANGED = EventKind("event_rule.changed", "Event rule changed")
+# A machine reported again while its ticket is open: a system message was added to it.
+TICKET_MACHINE_EVENT = EventKind("ticket.machine_event", "Machine reported again")
+
+KINDS += [DEVICE_CHANGED, EVENT_RULE_CHANGED, TICKET_MACHINE_EVENT]
+
+
+def device_changed(*, device_id: int, contact_id: int, actor_id: int | None,
+                   before: Snapshot | None, after: Snapshot | None) -> NewEvent:
+    """A device registered (``before`` None), changed, or removed (``after`` None)."""
+    return NewEvent(kind=DEVICE_CHANGED.name, entity_type="device", entity_id=device_id,
+                    contact_id=contact_id, actor_id=actor_id, before=before, after=after)
+
+
+def event_rule_changed(*, rule_id: int, actor_id: int | None, before: Snapshot | None,
+                       after: Snapshot | None) -> NewEvent:
+    return NewEvent(kind=EVENT_RULE_CHANGED.name, entity_type="event_rule", entity_id=rule_id,
+                    actor_id=actor_id, before=before, after=after)
+
+
+def ticket_machine_event(*, ticket_id: int, contact_id: int | None, actor_id: int | None,
+                         shown: Snapshot) -> NewEvent:
+    """``shown``: reference, device, event type, machine event id. Recorded without the
+    contact, so a chatty machine does not flood the timeline."""
+    return _ticket(TICKET_MACHINE_EVENT, ticket_id=ticket_id, contact_id=contact_id,
+                   actor_id=actor_id, after=shown)

@@ -143,3 +143,156 @@ class BusinessHoursInput(Input):
             raise ValueError(f"{value!r} is not a country the holidays package knows "
                              "(two letters, e.g. SE, DE, GB, US)")
         return value
+# --- events: devices, event rules and what machines report -----------------------------------
+
+import json as _json  # noqa: E402
+import math as _math  # noqa: E402
+import re as _re  # noqa: E402
+from typing import Literal  # noqa: E402
+
+from rapport.core.inputs import plain_text  # noqa: E402
+from rapport.support.models import (  # noqa: E402
+    Device,
+    EventRule,
+    MachineEvent,
+)
+
+PAYLOAD_MAX_BYTES = 16 * 1024
+PAYLOAD_MAX_DEPTH = 5  # the payload object is level 1
+
+# "" = no condition; eq, ne, lt, gt, contains (the model's RuleOperator).
+Operator = Literal["", "eq", "ne", "lt", "gt", "contains"]
+
+_TOKEN = _re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]*\Z")
+_PATH = _re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\Z")
+
+
+def _token(value: str) -> str:
+    """A device id or an event type: what machines send and rules match exactly."""
+    if value and not _TOKEN.match(value):
+        raise ValueError("use letters, digits and . _ - : / only (no spaces), starting with a "
+                         "letter or digit")
+    return value
+
+
+def _path(value: str) -> str:
+    if value and not _PATH.match(value):
+        raise ValueError("a payload field's name, with dots into nested objects "
+                         "(coolant.level); letters, digits, _ and - only")
+    return value
+
+
+def _payload_value(value: Any, depth: int, where: str) -> None:
+    if isinstance(value, dict):
+        if depth > PAYLOAD_MAX_DEPTH:
+            raise ValueError(f"is nested deeper than {PAYLOAD_MAX_DEPTH} levels (at {where})")
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"has a key that is not text (at {where or 'the top'})")
+            try:
+                plain_text(key)
+            except ValueError as error:
+                raise ValueError(f"key {key[:40]!r} {error}") from None
+            _payload_value(item, depth + 1, f"{where}.{key}" if where else key)
+    elif isinstance(value, list):
+        if depth > PAYLOAD_MAX_DEPTH:
+            raise ValueError(f"is nested deeper than {PAYLOAD_MAX_DEPTH} levels (at {where})")
+        for index, item in enumerate(value):
+            _payload_value(item, depth + 1, f"{where}.{index}")
+    elif isinstance(value, str):
+        try:
+            plain_text(value)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+    elif isinstance(value, float) and not _math.isfinite(value):
+        raise ValueError(f"{where}: numbers must be finite (no NaN or Infinity)")
+    elif value is not None and not isinstance(value, bool | int | float):
+        raise ValueError(f"{where}: only JSON values are allowed")
+
+
+def event_payload(value: Any) -> dict[str, Any]:
+    """A machine's payload: a JSON object of at most 16 KB, nested at most 5 levels, holding
+    only what a database stores (no NUL, no NaN). Strings are kept as sent: every page escapes
+    them and tickets get them as plain text."""
+    if not isinstance(value, dict):
+        raise ValueError('must be a JSON object, like {"coolant_level": 12}')
+    _payload_value(value, 1, "")
+    size = len(_json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > PAYLOAD_MAX_BYTES:
+        raise ValueError(f"must be at most {PAYLOAD_MAX_BYTES // 1024} KB of JSON "
+                         f"(got {size} bytes)")
+    return value
+
+
+def _aware(value: _dt.datetime | None) -> _dt.datetime | None:
+    """A time without a zone is taken as UTC (what machines mostly send)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=_dt.UTC)
+    return value
+
+
+DeviceKey = Annotated[str, Text.of(Device, "device_id", min_length=1), AfterValidator(_token)]
+EventType = Annotated[str, Text.of(MachineEvent, "event_type", min_length=1),
+                      AfterValidator(_token)]
+
+
+class DeviceInput(Input):
+    """A customer's machine: the id it reports with, a name people know it by, its owner."""
+
+    device_id: DeviceKey
+    name: Annotated[str, Text.of(Device, "name"), AfterValidator(plain_message)] = ""
+    contact_id: RecordId
+
+
+class DevicePatch(Input):
+    device_id: DeviceKey | None = None
+    name: Annotated[str, Text.of(Device, "name"), AfterValidator(plain_message)] | None = None
+    contact_id: RecordId | None = None
+
+
+class EventRuleInput(Input):
+    """``event_type`` (and, if ``field`` is given, ``payload[field] operator value``) opens a
+    ticket titled ``subject`` (``{device}``, ``{type}`` and ``{payload_field}`` are filled
+    in)."""
+
+    name: Annotated[str, Text.of(EventRule, "name", min_length=1),
+                    AfterValidator(plain_message)]
+    event_type: Annotated[str, Text.of(EventRule, "event_type", min_length=1),
+                          AfterValidator(_token)]
+    field: Annotated[str, Text.of(EventRule, "field"), AfterValidator(_path)] = ""
+    operator: Operator = ""
+    value: Annotated[str, Text.of(EventRule, "value")] = ""
+    subject: Annotated[str, Text.of(EventRule, "subject", min_length=1),
+                       AfterValidator(plain_message)]
+    category: Annotated[str, Text.of(EventRule, "category"),
+                        AfterValidator(plain_message)] = ""
+    priority: Priority = Priority.NORMAL
+    active: bool = True
+
+
+class EventRulePatch(Input):
+    name: Annotated[str, Text.of(EventRule, "name", min_length=1),
+                    AfterValidator(plain_message)] | None = None
+    event_type: Annotated[str, Text.of(EventRule, "event_type", min_length=1),
+                          AfterValidator(_token)] | None = None
+    field: Annotated[str, Text.of(EventRule, "field"), AfterValidator(_path)] | None = None
+    operator: Operator | None = None
+    value: Annotated[str, Text.of(EventRule, "value")] | None = None
+    subject: Annotated[str, Text.of(EventRule, "subject", min_length=1),
+                       AfterValidator(plain_message)] | None = None
+    category: Annotated[str, Text.of(EventRule, "category"),
+                        AfterValidator(plain_message)] | None = None
+    priority: Priority | None = None
+    active: bool | None = None
+    position: Annotated[int, Field(ge=1, le=100000)] | None = None
+
+
+class MachineEventInput(Input):
+    """What a machine reports: ``POST /api/v1/events``."""
+
+    device_id: DeviceKey
+    type: EventType
+    payload: Annotated[Any, AfterValidator(event_payload)] = Field(
+        default_factory=dict, json_schema_extra={"type": "object"},
+        description="a JSON object of at most 16 KB, nested at most 5 levels")
+    occurred_at: Annotated[_dt.datetime | None, AfterValidator(_aware)] = None

@@ -471,6 +471,20 @@ class Device(models.Model):
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return self.name or self.device_id
+
+
+class RuleOperator(models.TextChoices):
+    EQ = "eq", "equals"
+    NE = "ne", "is not"
+    LT = "lt", "is less than"
+    GT = "gt", "is greater than"
+    CONTAINS = "contains", "contains"
+
+
+RULE_OPERATORS = ("", *RuleOperator.values)
+
 
 class EventRule(models.Model):
     """``event type`` (and optionally ``payload[field] operator value``) → open a ticket with
@@ -479,7 +493,8 @@ class EventRule(models.Model):
     name = models.CharField(max_length=100)
     event_type = models.CharField(max_length=100)
     field = models.CharField(max_length=100, blank=True, default="")
-    operator = models.CharField(max_length=16, blank=True, default="")  # eq, lt, gt, contains
+    operator = models.CharField(max_length=16, choices=RuleOperator.choices, blank=True,
+                                default="")
     value = models.CharField(max_length=200, blank=True, default="")
     subject = models.CharField(max_length=200)
     category = models.CharField(max_length=100, blank=True, default="")
@@ -487,6 +502,32 @@ class EventRule(models.Model):
                                 default=Priority.NORMAL)
     position = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True)
+
+    # --- events: the operators a condition may use, checked by the database too ---
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(operator__in=RULE_OPERATORS),
+                name="eventrule_operator_valid"),
+            models.CheckConstraint(condition=Q(priority__in=PRIORITIES),
+                                   name="eventrule_priority_valid"),
+            # A condition is a field and an operator, or neither.
+            models.CheckConstraint(condition=Q(field="", operator="") | (~Q(field="")
+                                                                          & ~Q(operator="")),
+                                   name="eventrule_condition_whole"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventAction(models.TextChoices):
+    OPENED = "opened", "opened a ticket"
+    APPENDED = "appended", "added to the open ticket"
+    LOGGED = "logged", "logged (no rule matched)"
+
+
+EVENT_ACTIONS = tuple(EventAction.values)
 
 
 class MachineEvent(models.Model):
@@ -500,6 +541,15 @@ class MachineEvent(models.Model):
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+")
     received_at = models.DateTimeField()
+    # --- events: when the machine says it happened, and what the event did ---
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    action = models.CharField(max_length=16, choices=EventAction.choices,
+                              default=EventAction.LOGGED)
 
     class Meta:
-        indexes = [models.Index(fields=["device", "-received_at"], name="machineevent_dev_idx")]
+        indexes = [models.Index(fields=["device", "-received_at"], name="machineevent_dev_idx"),
+                   # The ticket a rule opened for a device, while it is open.
+                   models.Index(fields=["device", "rule", "-id"], name="machineevent_opened_idx",
+                                condition=Q(action="opened"))]
+        constraints = [models.CheckConstraint(condition=Q(action__in=EVENT_ACTIONS),
+                                              name="machineevent_action_valid")]

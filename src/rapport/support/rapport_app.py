@@ -4,10 +4,18 @@ timeline entries, settings pages, permissions and the scheduler's jobs."""
 import datetime as dt
 
 from rapport.core.permissions import Resource, grant
-from rapport.core.registry import PeriodicJob, RapportApp, SettingsEntry, Subscriber, register
+from rapport.core.registry import (
+    Panel,
+    PeriodicJob,
+    RapportApp,
+    SettingsEntry,
+    Subscriber,
+    register,
+)
 from rapport.support import events, tasks, urls
 from rapport.support.api import router
 from rapport.support.services import sla
+from rapport.support.views import devices as devices_views  # events
 
 RESOURCES = [
     Resource("tickets", "Tickets", {
@@ -28,6 +36,29 @@ RESOURCES = [
                                 "help centre and answer the assistant's visitors; change = "
                                 "write, publish and delete them"),
 ]
+
+# --- events: who may manage customers' devices and the rules that turn reports into tickets ---
+EVENTS_RESOURCES = [
+    Resource("devices", "Devices", {
+        "view": grant(owner="all", manager="all", sales="all", support="all", marketing="all"),
+        "change": grant(owner="all", manager="all", sales="all", support="all"),
+    }, owned=False, description="customers' machines that report events (a fridge, a coffee "
+                                "machine): a device is seen by whoever sees its contact; "
+                                "change = register, rename and remove them"),
+    Resource("event_rules", "Event rules", {
+        "view": grant(owner="all", manager="all", sales="all", support="all"),
+        "change": grant(owner="all", manager="all"),
+    }, owned=False, description="which machine events open a ticket, with what subject, "
+                                "category and priority; change = add, edit, reorder, remove"),
+]
+EVENTS_SETTINGS = [
+    SettingsEntry("Devices and event rules", "device_settings",
+                  "machines that report events, and the rules that open tickets from them",
+                  order=60, permission="event_rules.view"),
+]
+EVENTS_PANELS = [Panel("contact", "support/devices/_contact_panel.html",
+                       devices_views.contact_panel, order=40)]
+# --- end events ---
 
 # --- sla: settings pages, the timers' subscriber and the every-minute check ---
 SLA_SETTINGS = [
@@ -51,8 +82,11 @@ APP = register(RapportApp(
     api_router=router,
     urlpatterns=urls.urlpatterns,
     event_kinds=events.KINDS,
-    resources=RESOURCES,
-    settings=[*SLA_SETTINGS],  # sla
+    resources=[*RESOURCES,
+               *EVENTS_RESOURCES],  # events
+    settings=[*EVENTS_SETTINGS,  # events
+              *SLA_SETTINGS],  # sla
+    panels=[*EVENTS_PANELS],  # events
     subscribers=[*SLA_SUBSCRIBERS],  # sla
     periodic=[*SLA_PERIODIC],  # sla
 ))

@@ -2,8 +2,11 @@
 
 from django.urls import URLPattern, URLResolver
 
+from rapport.support.views import devices  # events
+
 urlpatterns: list[URLPattern | URLResolver] = []
 # Each part's paths are added below (one line each).
 from rapport.support.views import sla as _sla_views  # noqa: E402 - sla
 
 urlpatterns += _sla_views.urlpatterns
+urlpatterns += devices.urlpatterns  # events

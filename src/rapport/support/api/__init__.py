@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from ninja import Router
 
+from rapport.support.api import devices  # events
+
 router = Router(tags=["support"])
 # Each part's router is added below (one line each).
 from rapport.support.api.sla import router as _sla_router  # noqa: E402 - sla
 
 router.add_router("", _sla_router)
+router.add_router("", devices.router)  # events

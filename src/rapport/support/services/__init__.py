@@ -37,3 +37,24 @@ __all__ += ["business_calendar", "business_hours", "business_hours_set", "desk_s
             "on_ticket_events", "policy_for", "sla_check", "sla_policies", "sla_policies_seed",
             "sla_policy_create", "sla_policy_delete", "sla_policy_get", "sla_policy_update",
             "sla_sync", "tier_for", "timers_of"]
+# --- events: devices, event rules and machine events ------------------------------------------
+from rapport.support.services.devices import (  # noqa: E402
+    Reported,
+    condition_holds,
+    device_create,
+    device_delete,
+    device_update,
+    event_rule_create,
+    event_rule_delete,
+    event_rule_move,
+    event_rule_update,
+    machine_event_record,
+    render_subject,
+    template_error,
+    ticket_system_message,
+)
+
+__all__ += ["Reported", "condition_holds", "device_create", "device_delete", "device_update",
+            "event_rule_create", "event_rule_delete", "event_rule_move", "event_rule_update",
+            "machine_event_record", "render_subject", "template_error",
+            "ticket_system_message"]

@@ -213,7 +213,7 @@ def test_the_settings_pages(owner, web_as):
 def test_the_migration_seeds_the_documented_defaults():
     import importlib
 
-    migration = importlib.import_module("rapport.support.migrations.0002_sla_default_policies")
+    migration = importlib.import_module("rapport.support.migrations.0003_sla_default_policies")
     assert migration.DEFAULTS == sla.DEFAULT_POLICIES
     made = {(p.priority, p.tier, p.first_response_minutes, p.resolution_minutes)
             for p in SlaPolicy.objects.all()}

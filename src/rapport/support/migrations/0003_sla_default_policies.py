@@ -25,5 +25,5 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("support", "0001_initial")]
+    dependencies = [("support", "0002_events_rules_and_actions")]
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
