@@ -1,11 +1,14 @@
 """How the help desk plugs in: tickets, the knowledge base and the assistant's pages and API,
 timeline entries, settings pages, permissions and the scheduler's jobs."""
 
+import datetime as dt
+
 from rapport.core.permissions import Resource, can, grant, scope_for
 from rapport.core.registry import (
     Landing,
     NavEntry,
     Panel,
+    PeriodicJob,
     RapportApp,
     SettingsEntry,
     Subscriber,
@@ -13,6 +16,7 @@ from rapport.core.registry import (
 )
 from rapport.support import events, search, selectors, tasks, urls
 from rapport.support.api import router
+from rapport.support.services import sla
 from rapport.support.views import devices as devices_views  # events
 
 RESOURCES = [
@@ -76,13 +80,30 @@ DESK_NAV = [NavEntry("Tickets", "ticket_list", "tickets", order=30, group="Help 
                      permission="tickets.view")]
 DESK_SETTINGS = [SettingsEntry("Help desk agents", "agent_settings",
                                "who takes tickets: skills (categories), working hours, taking "
-                               "tickets now", order=50, permission="tickets.assign")]
+                               "tickets now", order=52, permission="tickets.assign")]
 DESK_LANDINGS = [Landing("ticket_list", "help_desk.landing", order=5)]
 DESK_PANELS = [Panel("contact", "support/tickets/_contact_panel.html", _contact_tickets,
                      order=8)]
 DESK_SEARCH = [search.tickets]
 DESK_SUBSCRIBERS = [Subscriber(("interaction.logged",), tasks.tickets_from_mail_soon)]
 # --- end desk ---
+
+# --- sla: settings pages, the timers' subscriber and the every-minute check ---
+SLA_SETTINGS = [
+    SettingsEntry("Business hours", "business_hours_settings",
+                  "when the help desk is open: time zone, public holidays, weekly hours and "
+                  "closed days (SLA targets count only this time)", order=50,
+                  permission="settings.change"),
+    SettingsEntry("SLA policies", "sla_policy_settings",
+                  "first-response and resolution targets per priority and customer tier, "
+                  "and when a ticket counts as at risk", order=51, permission="settings.change"),
+]
+SLA_SUBSCRIBERS = [
+    Subscriber((events.TICKET_OPENED.name, events.TICKET_STATUS.name,
+                events.TICKET_UPDATED.name), sla.on_ticket_events),
+]
+SLA_PERIODIC = [PeriodicJob(tasks.sla_check, dt.timedelta(minutes=1))]
+# --- end sla ---
 
 APP = register(RapportApp(
     label="support",
@@ -91,12 +112,15 @@ APP = register(RapportApp(
     event_kinds=events.KINDS,
     resources=[*RESOURCES,
                *EVENTS_RESOURCES],  # events
-    settings=[*EVENTS_SETTINGS,
-              *DESK_SETTINGS],  # desk
-    panels=[*EVENTS_PANELS,
+    settings=[*EVENTS_SETTINGS,  # events
+              *DESK_SETTINGS,  # desk
+              *SLA_SETTINGS],  # sla
+    panels=[*EVENTS_PANELS,  # events
             *DESK_PANELS],  # desk
     nav=[*DESK_NAV],  # desk
     landings=[*DESK_LANDINGS],  # desk
     search=[*DESK_SEARCH],  # desk
-    subscribers=[*DESK_SUBSCRIBERS],  # desk
+    subscribers=[*DESK_SUBSCRIBERS,  # desk
+                 *SLA_SUBSCRIBERS],  # sla
+    periodic=[*SLA_PERIODIC],  # sla
 ))

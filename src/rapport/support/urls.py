@@ -7,5 +7,8 @@ from rapport.support.views import tickets as desk_views  # desk
 
 urlpatterns: list[URLPattern | URLResolver] = []
 # Each part's paths are added below (one line each).
+from rapport.support.views import sla as _sla_views  # noqa: E402 - sla
+
+urlpatterns += _sla_views.urlpatterns
 urlpatterns += devices.urlpatterns  # events
 urlpatterns += desk_views.urlpatterns  # desk: tickets, the support form, surveys, agents

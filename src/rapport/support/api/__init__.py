@@ -15,4 +15,7 @@ from rapport.support.api.tickets import router as desk_router  # noqa: E402
 
 router.add_router("", desk_router)
 # --- end desk ---
+from rapport.support.api.sla import router as _sla_router  # noqa: E402 - sla
+
+router.add_router("", _sla_router)
 router.add_router("", devices.router)  # events

@@ -50,6 +50,29 @@ __all__ += ["Received", "RateLimited", "acknowledge", "agent_profile_save", "age
             "ticket_note", "ticket_receive", "ticket_reply", "ticket_update",
             "ticket_view_delete", "ticket_view_save", "tickets_from_mail"]
 # --- end desk ---
+# --- sla: business hours, SLA policies, timers and the check ---
+from rapport.support.services.sla import (  # noqa: E402
+    business_calendar,
+    business_hours,
+    business_hours_set,
+    on_ticket_events,
+    policy_for,
+    sla_check,
+    sla_policies,
+    sla_policies_seed,
+    sla_policy_create,
+    sla_policy_delete,
+    sla_policy_get,
+    sla_policy_update,
+    sla_sync,
+    tier_for,
+    timers_of,
+)
+
+__all__ += ["business_calendar", "business_hours", "business_hours_set", "desk_settings",
+            "on_ticket_events", "policy_for", "sla_check", "sla_policies", "sla_policies_seed",
+            "sla_policy_create", "sla_policy_delete", "sla_policy_get", "sla_policy_update",
+            "sla_sync", "tier_for", "timers_of"]
 # --- events: devices, event rules and machine events ------------------------------------------
 from rapport.support.services.devices import (  # noqa: E402
     Reported,

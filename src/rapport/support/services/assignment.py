@@ -24,6 +24,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 
@@ -47,7 +48,8 @@ RULE_MANUAL = "manual"
 
 def desk_settings() -> DeskSettings:
     """The desk's one settings row (unsaved defaults if nobody saved any yet)."""
-    return DeskSettings.objects.order_by("id").first() or DeskSettings()
+    return (DeskSettings.objects.order_by("id").first()
+            or DeskSettings(time_zone=settings.TIME_ZONE))
 
 
 def _locked_settings() -> DeskSettings:
@@ -56,7 +58,7 @@ def _locked_settings() -> DeskSettings:
         return row
     try:
         with transaction.atomic():
-            DeskSettings.objects.create()
+            DeskSettings.objects.create(time_zone=settings.TIME_ZONE)
     except IntegrityError:  # pragma: no cover - another opener made it first
         pass
     return DeskSettings.objects.select_for_update().order_by("id").first()
