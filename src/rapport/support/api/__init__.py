@@ -7,3 +7,6 @@ from ninja import Router
 
 router = Router(tags=["support"])
 # Each part's router is added below (one line each).
+from rapport.support.api import articles as _articles  # noqa: E402  (assistant)
+
+router.add_router("", _articles.router)

@@ -12,3 +12,27 @@ from rapport.support.services.tickets import (
 )
 
 __all__ = ["Opened", "excerpt", "requester", "shown", "support_actor", "ticket_open"]
+
+# --- assistant: knowledge base and the chat assistant ---
+from rapport.support.services.articles import (  # noqa: E402
+    article_create,
+    article_delete,
+    article_update,
+    article_vote,
+    category_create,
+)
+from rapport.support.services.assistant import (  # noqa: E402
+    Handover,
+    RateLimited,
+    Reply,
+    assistant_settings_update,
+    chat_feedback,
+    chat_handover,
+    chat_message,
+    chat_start,
+    intent_train,
+)
+
+__all__ += ["Handover", "RateLimited", "Reply", "article_create", "article_delete",
+            "article_update", "article_vote", "assistant_settings_update", "category_create",
+            "chat_feedback", "chat_handover", "chat_message", "chat_start", "intent_train"]
