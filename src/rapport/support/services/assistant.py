@@ -282,7 +282,8 @@ def choose_threshold(positives: Sequence[float], negatives: Sequence[float], *,
     candidates = candidates[candidates >= floor]
     best, best_gain = floor, -2.0
     for t in candidates.tolist():
-        gain = float(np.mean(pos >= t) - np.mean(neg >= t))
+        # A missing answer's score within ``margin`` below the threshold counts as accepted.
+        gain = float(np.mean(pos >= t) - np.mean(neg > t - margin + 1e-9))
         if gain > best_gain + 1e-9:
             best, best_gain = t, gain
     return Calibration(float(best), int(pos.size), int(neg.size),
