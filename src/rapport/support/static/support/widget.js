@@ -128,7 +128,8 @@
 
   function thumbs(item, messageId) {
     var group = el("div", { "class": "rapport-chat-thumbs", role: "group", "aria-label": "Was this answer helpful?" });
-    [[1, "👍", "Helpful"], [-1, "👎", "Not helpful"]].forEach(function (choice) {
+    group.appendChild(el("span", { "class": "rapport-chat-thumbs-q" }, "Helpful?"));
+    [[1, "Yes", "Helpful"], [-1, "No", "Not helpful"]].forEach(function (choice) {
       var button = el("button", { type: "button", "aria-label": choice[2], "aria-pressed": "false" }, choice[1]);
       button.addEventListener("click", function () {
         post("feedback", { token: token, message_id: messageId, value: choice[0] }).then(function () {
