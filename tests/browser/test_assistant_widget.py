@@ -20,7 +20,7 @@ SHOP_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Mill Street Bakery</title>
-<style>body {{ font-family: Georgia, serif; margin: 0; padding: 24px; background: #fbf7f0; }}</style>
+<style>body {{ font-family: Georgia, serif; margin: 0; padding: 24px; }}</style>
 </head><body>
 <h1>Mill Street Bakery</h1>
 <p>Cakes for every day and every wedding, baked at 12 Mill Street since 1987.</p>
