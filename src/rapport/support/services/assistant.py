@@ -15,8 +15,9 @@ How an answer is chosen (docs/assistant.md):
    own passages is what an answerable question reaches, the best score on the *other* articles
    is what a question reaches whose answer is missing (as if the article did not exist). The
    threshold is the one that separates the two best (largest true-minus-false acceptance rate),
-   and visitors' thumbs join them: an answer given a thumbs down counts as a missing answer's
-   score, a thumbs up as an answerable one's.
+   just above the missing answers' scores it excludes, and visitors' thumbs join them: an
+   answer given a thumbs down counts as a missing answer's score, a thumbs up as an
+   answerable one's.
 4. Thumbs and help-centre votes also move an article up or down among passages that match.
 5. The intent (the text classifier trained on FAQ questions and article titles labelled by
    their category, and closed tickets' subjects labelled by theirs) lifts the passages of the
@@ -26,8 +27,10 @@ How an answer is chosen (docs/assistant.md):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
+import os
 import pathlib
 import re
 import secrets
@@ -90,11 +93,18 @@ like know tell get need
 _DOUBLE = re.compile(r"([bdfgklmnprt])\1$")
 
 
+@functools.lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A light English suffix stripper: orders → order, cancelling → cancel, refunded →
-    refund, deliveries → delivery. Other languages' words pass through whole."""
+    refund, deliveries → delivery, storing/store → stor. Other languages' words pass through
+    whole."""
     if len(word) <= 3 or not word.isascii():
         return word
+    word = _strip(word)
+    return word[:-1] if len(word) >= 5 and word.endswith("e") else word
+
+
+def _strip(word: str) -> str:
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             if suffix == "s" and word.endswith(("ss", "us", "is")):
@@ -548,12 +558,19 @@ class RateLimited(Exception):
                          "and try again.")
 
 
+def _limit(name: str, default: int) -> int:
+    """A Django setting, else the environment variable of the same name, else ``default``."""
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name) or default
+    return int(value)
+
+
 def rate_limits() -> dict[str, tuple[int, int]]:
     """(messages allowed, per seconds) per visitor and per IP address."""
-    return {"visitor": (int(getattr(settings, "RAPPORT_ASSISTANT_VISITOR_LIMIT", 20)),
-                        int(getattr(settings, "RAPPORT_ASSISTANT_WINDOW", 60))),
-            "ip": (int(getattr(settings, "RAPPORT_ASSISTANT_IP_LIMIT", 60)),
-                   int(getattr(settings, "RAPPORT_ASSISTANT_WINDOW", 60)))}
+    window = _limit("RAPPORT_ASSISTANT_WINDOW", 60)
+    return {"visitor": (_limit("RAPPORT_ASSISTANT_VISITOR_LIMIT", 20), window),
+            "ip": (_limit("RAPPORT_ASSISTANT_IP_LIMIT", 60), window)}
 
 
 def _count(kind: str, key: str) -> None:
