@@ -9,7 +9,8 @@ Adds (once) the bakery's 12 articles of the tests and synthetic published articl
 ``--articles`` (a few paragraphs each about a made-up product of its own, from a vocabulary of
 products, problems and actions, in categories), trains the intent model, allows the origin
 ``http://bench.example``, serves it with ``rapport serve`` (gunicorn, as shipped) on
-127.0.0.1 and POSTs visitor questions to ``/w/api/message`` one at a time, as the widget does (text/plain JSON with an Origin header):
+127.0.0.1 and POSTs visitor questions to ``/w/api/message`` one at a time, as the widget does
+(text/plain JSON with an Origin header):
 questions the articles answer and questions they do not, each a new visitor every 10 messages.
 The rate limits are raised for the run (``RAPPORT_ASSISTANT_*_LIMIT``): one address sends all.
 
