@@ -105,6 +105,19 @@ SLA_SUBSCRIBERS = [
 SLA_PERIODIC = [PeriodicJob(tasks.sla_check, dt.timedelta(minutes=1))]
 # --- end sla ---
 
+# --- assistant: knowledge base and chat assistant ---
+from rapport.support import tasks_assistant  # noqa: E402
+from rapport.support.services.assistant import retrain_intent_soon  # noqa: E402
+
+ASSISTANT_NAV = [NavEntry("Knowledge base", "kb_list", "kb", order=42, group="Help desk",
+                          permission="articles.view")]
+ASSISTANT_SETTINGS = [SettingsEntry("Chat assistant", "assistant_settings",
+                                    "the website widget: allowed sites, greeting, the snippet",
+                                    order=53, permission="settings.change")]
+ASSISTANT_PERIODIC = [PeriodicJob(tasks_assistant.assistant_intent_train, dt.timedelta(days=1))]
+ASSISTANT_SUBSCRIBERS = [Subscriber((events.ARTICLE_CHANGED.name,), retrain_intent_soon)]
+# --- end assistant ---
+
 APP = register(RapportApp(
     label="support",
     api_router=router,
@@ -114,13 +127,17 @@ APP = register(RapportApp(
                *EVENTS_RESOURCES],  # events
     settings=[*EVENTS_SETTINGS,  # events
               *DESK_SETTINGS,  # desk
-              *SLA_SETTINGS],  # sla
+              *SLA_SETTINGS,  # sla
+              *ASSISTANT_SETTINGS],  # assistant
     panels=[*EVENTS_PANELS,  # events
             *DESK_PANELS],  # desk
-    nav=[*DESK_NAV],  # desk
+    nav=[*DESK_NAV,  # desk
+         *ASSISTANT_NAV],  # assistant
     landings=[*DESK_LANDINGS],  # desk
     search=[*DESK_SEARCH],  # desk
     subscribers=[*DESK_SUBSCRIBERS,  # desk
-                 *SLA_SUBSCRIBERS],  # sla
-    periodic=[*SLA_PERIODIC],  # sla
+                 *SLA_SUBSCRIBERS,  # sla
+                 *ASSISTANT_SUBSCRIBERS],  # assistant
+    periodic=[*SLA_PERIODIC,  # sla
+              *ASSISTANT_PERIODIC],  # assistant
 ))

@@ -12,3 +12,7 @@ from rapport.support.views import sla as _sla_views  # noqa: E402 - sla
 urlpatterns += _sla_views.urlpatterns
 urlpatterns += devices.urlpatterns  # events
 urlpatterns += desk_views.urlpatterns  # desk: tickets, the support form, surveys, agents
+from rapport.support.views import assistant as _assistant_views  # noqa: E402  (assistant)
+from rapport.support.views import kb as _kb_views  # noqa: E402  (assistant)
+
+urlpatterns += _kb_views.urlpatterns + _assistant_views.urlpatterns

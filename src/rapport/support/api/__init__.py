@@ -19,3 +19,6 @@ from rapport.support.api.sla import router as _sla_router  # noqa: E402 - sla
 
 router.add_router("", _sla_router)
 router.add_router("", devices.router)  # events
+from rapport.support.api import articles as _articles  # noqa: E402  (assistant)
+
+router.add_router("", _articles.router)

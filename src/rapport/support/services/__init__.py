@@ -94,3 +94,26 @@ __all__ += ["Reported", "condition_holds", "device_create", "device_delete", "de
             "event_rule_create", "event_rule_delete", "event_rule_move", "event_rule_update",
             "machine_event_record", "render_subject", "template_error",
             "ticket_system_message"]
+# --- assistant: knowledge base and the chat assistant ---
+from rapport.support.services.articles import (  # noqa: E402
+    article_create,
+    article_delete,
+    article_update,
+    article_vote,
+    category_create,
+)
+from rapport.support.services.assistant import (  # noqa: E402
+    Handover,
+    Reply,
+    assistant_settings_update,
+    chat_feedback,
+    chat_handover,
+    chat_message,
+    chat_start,
+    intent_train,
+)
+from rapport.support.services.assistant import RateLimited as ChatRateLimited  # noqa: E402
+
+__all__ += ["Handover", "ChatRateLimited", "Reply", "article_create", "article_delete",
+            "article_update", "article_vote", "assistant_settings_update", "category_create",
+            "chat_feedback", "chat_handover", "chat_message", "chat_start", "intent_train"]
