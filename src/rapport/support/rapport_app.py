@@ -1,9 +1,11 @@
 """How the help desk plugs in: tickets, the knowledge base and the assistant's pages and API,
 timeline entries, settings pages, permissions and the scheduler's jobs."""
 
+import datetime as dt
+
 from rapport.core.permissions import Resource, grant
-from rapport.core.registry import RapportApp, register
-from rapport.support import events, urls
+from rapport.core.registry import NavEntry, PeriodicJob, RapportApp, Subscriber, register
+from rapport.support import events, tasks, urls
 from rapport.support.api import router
 
 RESOURCES = [
@@ -26,10 +28,23 @@ RESOURCES = [
                                 "write, publish and delete them"),
 ]
 
+# --- ai: the Reports page, predictions and mood at open and on each message, nightly models ---
+AI_NAV = [NavEntry("Reports", "ticket_reports", "ticket_reports", order=34, group="Help desk",
+                   permission="tickets.view")]
+AI_SUBSCRIBERS = [
+    Subscriber((events.TICKET_OPENED.name,), tasks.predict_new_tickets),
+    Subscriber((events.TICKET_OPENED.name, events.TICKET_MESSAGE.name),
+               tasks.score_customer_messages),
+]
+AI_PERIODIC = [PeriodicJob(tasks.retrain_support_models, dt.timedelta(hours=24))]
+
 APP = register(RapportApp(
     label="support",
     api_router=router,
     urlpatterns=urls.urlpatterns,
     event_kinds=events.KINDS,
     resources=RESOURCES,
+    nav=[*AI_NAV],
+    subscribers=[*AI_SUBSCRIBERS],
+    periodic=[*AI_PERIODIC],
 ))

@@ -7,3 +7,7 @@ from ninja import Router
 
 router = Router(tags=["support"])
 # Each part's router is added below (one line each).
+# --- ai: the assist panel and the reports ---
+from rapport.support.api import assist  # noqa: E402
+
+router.add_router("", assist.router)

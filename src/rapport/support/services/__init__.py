@@ -12,3 +12,16 @@ from rapport.support.services.tickets import (
 )
 
 __all__ = ["Opened", "excerpt", "requester", "shown", "support_actor", "ticket_open"]
+
+# --- ai: predictions, mood and urgency, the assist panel ---
+from rapport.support.services.ai import (  # noqa: E402
+    current_support_model,
+    predict_opened,
+    score_message_events,
+    support_models_train,
+    support_models_train_now,
+    ticket_assist,
+)
+
+__all__ += ["current_support_model", "predict_opened", "score_message_events",
+            "support_models_train", "support_models_train_now", "ticket_assist"]
