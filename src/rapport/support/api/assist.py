@@ -122,7 +122,7 @@ def get_reports(request: HttpRequest, filters: Query[ReportFilters]):
     require(request.user, "tickets.view",
             message="the reports count every ticket: only who may view all tickets sees them")
     chosen = parse(ReportRangeInput, filters.model_dump())
-    report = selectors.ticket_report(user=request.user, since=chosen.since, until=chosen.until)
+    report = services.ticket_report(user=request.user, since=chosen.since, until=chosen.until)
     return {"since": report.since, "until": report.until, "time_basis": report.time_basis,
             "total": _row(report.total), "weeks": [_row(w) for w in report.weeks],
             **{name: [_row(r) for r in rows] for name, rows in report.by.items()}}

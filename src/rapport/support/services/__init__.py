@@ -21,7 +21,8 @@ from rapport.support.services.ai import (  # noqa: E402
     support_models_train,
     support_models_train_now,
     ticket_assist,
+    ticket_report,
 )
 
 __all__ += ["current_support_model", "predict_opened", "score_message_events",
-            "support_models_train", "support_models_train_now", "ticket_assist"]
+            "support_models_train", "support_models_train_now", "ticket_assist", "ticket_report"]

@@ -59,7 +59,7 @@ from rapport.insights.ml.persistence import load_model, save_model
 from rapport.insights.ml.sentiment import SentimentAnalyzer
 from rapport.insights.ml.text import TextClassifier
 from rapport.orders import selectors as orders
-from rapport.support import events
+from rapport.support import events, selectors
 from rapport.support.models import (
     Article,
     ArticleStatus,
@@ -78,6 +78,7 @@ TRAINED_ON = (Status.RESOLVED, Status.CLOSED)
 MIN_PER_LABEL = 3  # a label with fewer examples is left out (named in the model's metrics)
 AUTO_CATEGORY = 0.8  # fill an empty category when the model is at least this sure
 INDEX_LIMIT = 20_000  # newest resolved tickets the "similar tickets" index covers
+TRAIN_LIMIT = 50_000  # newest resolved/closed tickets a model learns from
 SIMILAR_MIN = 0.12  # cosine below this is not "similar"
 ARTICLE_MIN = 0.12
 ANGRY = -0.6  # polarity at or below this reads angry on its own
@@ -98,7 +99,8 @@ def ticket_text(subject: str, description: str) -> str:
 
 
 def training_rows(kind: str) -> tuple[list[str], list[str]]:
-    """Texts and the labels agents finally set, of the resolved and closed tickets."""
+    """Texts and the labels agents finally set, of the resolved and closed tickets (the
+    newest :data:`TRAIN_LIMIT`, newest first)."""
     if kind not in KINDS:
         raise DataValidationError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
     tickets = Ticket.objects.filter(status__in=TRAINED_ON, deleted_at__isnull=True,
@@ -107,7 +109,7 @@ def training_rows(kind: str) -> tuple[list[str], list[str]]:
         tickets = tickets.exclude(category="")
     else:
         tickets = tickets.filter(escalated_at__isnull=True)
-    rows = tickets.order_by("id").values_list("subject", "description", kind)
+    rows = tickets.order_by("-id").values_list("subject", "description", kind)[:TRAIN_LIMIT]
     texts, labels = [], []
     for subject, description, label in rows.iterator(chunk_size=5000):
         texts.append(ticket_text(subject, description))
@@ -698,8 +700,26 @@ def ticket_assist(*, user: Any, ticket_id: int, base_url: str = "") -> Assist:
         suggested_reply=reply, reply_source=source)
 
 
+# --- the reports' clock ---------------------------------------------------------------------
+
+def ticket_report(*, user: Any, since: dt.date | None = None,
+                  until: dt.date | None = None) -> Any:
+    """The reports (``selectors.ticket_report``) timed in the desk's business hours when the
+    SLA part's calendar is installed (``services.hours`` and ``services.sla``), else in
+    wall-clock hours; the report's ``time_basis`` says which."""
+    try:
+        from rapport.support.services import hours, sla  # the SLA part, when installed
+    except ImportError:
+        return selectors.ticket_report(user=user, since=since, until=until)
+    cal = sla.business_calendar()
+    return selectors.ticket_report(
+        user=user, since=since, until=until, time_basis="business hours",
+        clock=lambda start, end: hours.business_seconds(cal, start, end))
+
+
 __all__ = ["Assist", "Mood", "current_support_model", "customer_history", "is_angry", "moods",
            "predict_opened", "predict_tickets", "reply_core", "score_message_events",
            "score_messages", "suggested_reply", "support_model_train", "support_models_train",
-           "support_models_train_now", "ticket_assist", "ticket_text", "training_rows",
+           "support_models_train_now", "ticket_assist", "ticket_report", "ticket_text",
+           "training_rows",
            "urgency"]

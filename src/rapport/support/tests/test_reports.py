@@ -126,28 +126,48 @@ def test_the_range_decides_what_counts(known, owner):
     assert empty.total.sla_compliance is None and empty.total.reopen_rate is None
 
 
+def test_a_clock_can_count_other_time(known, owner):
+    """The services pass the desk's business hours as the clock when the SLA part is there;
+    any clock is used for every duration and named."""
+    r = selectors.ticket_report(user=owner, **RANGE, time_basis="half time",
+                                clock=lambda start, end: (end - start).total_seconds() / 2)
+    assert r.time_basis == "half time"
+    assert r.total.first_response_median == pytest.approx(1.5)
+    assert r.total.resolution_p90 == pytest.approx(18.5)
+
+
 def test_the_page_the_csv_and_the_api(known, owner, web_as, api_as):
     ada, _ = known
+    # Wall-clock hours here; with the SLA part installed, business hours (the same tickets).
+    expected = services.ticket_report(user=owner, **RANGE)
+    assert expected.time_basis in ("wall-clock hours", "business hours")
     page = web_as(owner).get("/tickets/reports/", {"since": "2026-11-01",
                                                     "until": "2026-11-15"})
     assert page.status_code == 200
     html = page.content.decode()
     assert "sales/vendor/plotly.min.js" in html and "chart-volume-data" in html
     assert 'data-group="agent"' in html and ada.display_name in html
-    assert "wall-clock hours" in html
+    assert f"Times are {expected.time_basis}" in html
 
     download = web_as(owner).get("/tickets/reports/csv/", {"since": "2026-11-01",
                                                             "until": "2026-11-15"})
     assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(download.content.decode())))
     assert rows[0][:3] == ["group", "name", "tickets"]
-    assert rows[1][:7] == ["total", "All tickets", "5", "3.0", "4.6", "25.0", "37.0"]
+    t = expected.total
+    assert rows[1][:7] == ["total", "All tickets", "5", *(
+        str(round(v, 2)) for v in (t.first_response_median, t.first_response_p90,
+                                   t.resolution_median, t.resolution_p90))]
+    assert rows[1][7:] == ["2", "2", "50.0", "1", "20.0", "4.0", "2"]
     assert ["week", "2026-11-02", "2"] == rows[-2][:3]
+    assert len(rows) == 1 + 1 + 2 + 3 + 2 + 2  # header, total, agents, categories, channels, weeks
 
     body = api_as(owner).get("/tickets/reports", since="2026-11-01", until="2026-11-15").json()
-    assert body["total"]["volume"] == 5 and body["total"]["first_response_p90"] == 4.6
+    assert body["total"]["volume"] == 5
+    assert body["total"]["first_response_p90"] == pytest.approx(t.first_response_p90)
+    assert body["total"]["sla_compliance"] == 50.0 and body["total"]["csat_count"] == 2
     assert body["agent"][0]["key"] == ada.id and body["weeks"][0]["key"] == "2026-11-02"
-    assert body["time_basis"] == "wall-clock hours"
+    assert body["time_basis"] == expected.time_basis
 
 
 def test_bad_dates_name_the_field(owner, web_as, api_as):

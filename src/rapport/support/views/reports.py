@@ -57,7 +57,7 @@ def charts(report: selectors.Report) -> dict[str, dict]:
 def ticket_reports(request):
     require(request.user, "tickets.view", message=MESSAGE)
     chosen, errors = _range(request)
-    report = selectors.ticket_report(user=request.user, since=chosen.since, until=chosen.until)
+    report = services.ticket_report(user=request.user, since=chosen.since, until=chosen.until)
     return render(request, "support/reports/page.html", {
         "r": report, "charts": charts(report), "errors": errors,
         "params": {k: request.GET.get(k, "") for k in ("since", "until")},
@@ -75,7 +75,7 @@ def ticket_reports_csv(request):
     if errors:
         return HttpResponse("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()),
                             status=422, content_type="text/plain; charset=utf-8")
-    report = selectors.ticket_report(user=request.user, since=chosen.since, until=chosen.until)
+    report = services.ticket_report(user=request.user, since=chosen.since, until=chosen.until)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="ticket-report-{report.since}-{report.until}.csv"')
