@@ -24,6 +24,7 @@ class SimilarOut(Schema):
     status: str
     score: float
     reply: str
+    url: str
 
 
 class ArticleOut(Schema):

@@ -494,6 +494,7 @@ class Similar:
     score: float
     resolved_at: dt.datetime | None
     reply: str  # its first public reply, greeting and sign-off taken off ("" if none)
+    url: str = ""  # its ticket page
 
 
 @dataclass
@@ -547,6 +548,14 @@ def reply_core(body: str) -> str:
     text = GREETING.sub("", text, count=1)
     text = SIGN_OFF.sub("", text, count=1)
     return text.strip()
+
+
+def ticket_url(ticket_id: int) -> str:
+    """The ticket's page (``ticket_detail``), else its assist page."""
+    try:
+        return reverse("ticket_detail", kwargs={"ticket_id": ticket_id})
+    except NoReverseMatch:
+        return reverse("ticket_assist", kwargs={"ticket_id": ticket_id})
 
 
 def article_url(slug: str) -> str:
@@ -651,7 +660,7 @@ def ticket_assist(*, user: Any, ticket_id: int, base_url: str = "") -> Assist:
              .only("id", "subject", "status", "resolved_at")}
     similar = [Similar(id=key, reference=shown[key].reference, subject=shown[key].subject,
                        status=shown[key].status, score=score,
-                       resolved_at=shown[key].resolved_at, reply="")
+                       resolved_at=shown[key].resolved_at, reply="", url=ticket_url(key))
                for key, score in candidates if key in shown and score >= SIMILAR_MIN][:3]
     if similar:
         replies: dict[int, str] = {}
