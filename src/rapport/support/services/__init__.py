@@ -17,6 +17,7 @@ __all__ = ["Opened", "excerpt", "requester", "shown", "support_actor", "ticket_o
 from rapport.support.services.ai import (  # noqa: E402
     current_support_model,
     predict_opened,
+    predict_tickets,
     score_message_events,
     support_models_train,
     support_models_train_now,
@@ -24,5 +25,5 @@ from rapport.support.services.ai import (  # noqa: E402
     ticket_report,
 )
 
-__all__ += ["current_support_model", "predict_opened", "score_message_events",
+__all__ += ["current_support_model", "predict_opened", "predict_tickets", "score_message_events",
             "support_models_train", "support_models_train_now", "ticket_assist", "ticket_report"]
