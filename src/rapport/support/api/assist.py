@@ -17,7 +17,7 @@ from rapport.support.inputs import ReportRangeInput
 router = Router(tags=["support"])
 
 
-class SimilarOut(Schema):
+class AssistSimilarOut(Schema):
     id: int
     reference: str
     subject: str
@@ -27,7 +27,7 @@ class SimilarOut(Schema):
     url: str
 
 
-class ArticleOut(Schema):
+class AssistArticleOut(Schema):
     id: int
     title: str
     slug: str
@@ -36,7 +36,7 @@ class ArticleOut(Schema):
     passage: str
 
 
-class PredictionOut(Schema):
+class AssistPredictionOut(Schema):
     category: str
     category_confidence: float | None
     priority: str
@@ -45,13 +45,13 @@ class PredictionOut(Schema):
     priority_model: str
 
 
-class AssistOut(Schema):
+class TicketAssistOut(Schema):
     ticket_id: int
     reference: str
     history: list[str]
-    similar: list[SimilarOut]
-    articles: list[ArticleOut]
-    prediction: PredictionOut
+    similar: list[AssistSimilarOut]
+    articles: list[AssistArticleOut]
+    prediction: AssistPredictionOut
     sentiment: float | None
     angry: bool
     urgent: bool
@@ -60,7 +60,7 @@ class AssistOut(Schema):
     reply_source: str
 
 
-@router.get("/tickets/{ticket_id}/assist", response={200: AssistOut, **ERRORS})
+@router.get("/tickets/{ticket_id}/assist", response={200: TicketAssistOut, **ERRORS})
 def get_assist(request: HttpRequest, ticket_id: int):
     """The assist panel of a ticket you may view: the customer in three lines, similar
     resolved tickets, likely articles, predictions, mood and a suggested reply."""
@@ -73,12 +73,12 @@ def get_assist(request: HttpRequest, ticket_id: int):
             "suggested_reply": a.suggested_reply, "reply_source": a.reply_source}
 
 
-class ReportFilters(Schema):
+class TicketReportFilters(Schema):
     since: dt.date | None = None
     until: dt.date | None = None
 
 
-class ReportRowOut(Schema):
+class TicketReportRowOut(Schema):
     key: str | int | None
     label: str
     volume: int
@@ -97,26 +97,26 @@ class ReportRowOut(Schema):
     csat_count: int
 
 
-class ReportOut(Schema):
+class TicketReportOut(Schema):
     since: dt.date
     until: dt.date
     time_basis: str
-    total: ReportRowOut
-    agent: list[ReportRowOut]
-    category: list[ReportRowOut]
-    channel: list[ReportRowOut]
-    weeks: list[ReportRowOut]
+    total: TicketReportRowOut
+    agent: list[TicketReportRowOut]
+    category: list[TicketReportRowOut]
+    channel: list[TicketReportRowOut]
+    weeks: list[TicketReportRowOut]
 
 
 def _row(row: selectors.ReportRow) -> dict:
-    out = {name: getattr(row, name) for name in ReportRowOut.model_fields}
+    out = {name: getattr(row, name) for name in TicketReportRowOut.model_fields}
     if isinstance(row.key, dt.date):
         out["key"] = row.key.isoformat()
     return out
 
 
-@router.get("/tickets/reports", response={200: ReportOut, **ERRORS})
-def get_reports(request: HttpRequest, filters: Query[ReportFilters]):
+@router.get("/tickets/reports", response={200: TicketReportOut, **ERRORS})
+def get_reports(request: HttpRequest, filters: Query[TicketReportFilters]):
     """Volume, first-response and resolution hours (median, p90), SLA compliance %, reopen
     rate % and CSAT per agent, category, channel and week, for tickets created from ``since``
     to ``until`` (default: the last 12 weeks). Only who may view all tickets."""
