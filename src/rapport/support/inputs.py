@@ -4,11 +4,12 @@ their ``TextChoices``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from typing import Annotated, Any
 
 import nh3
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
 
 from rapport.core.inputs import Input, Text
 from rapport.core.validation import email_value
@@ -171,7 +172,6 @@ import re as _re  # noqa: E402
 import zoneinfo as _zoneinfo  # noqa: E402
 
 import holidays as _holidays  # noqa: E402
-from pydantic import field_validator  # noqa: E402
 
 from rapport.support.models import ClosedDay, DeskSettings, SlaPolicy, Tier  # noqa: E402
 
@@ -501,3 +501,25 @@ class AssistantSettingsInput(Input):
                               AfterValidator(_origin_list)] = Field(default_factory=list)
     widget_greeting: Annotated[str, Text.of(DeskSettings, "widget_greeting"),
                                AfterValidator(plain_message)] = ""
+
+
+# --- ai: the reports' date range ---
+REPORT_MAX_DAYS = 731
+
+
+class ReportRangeInput(Input):
+    """The reports' dates (``since``/``until``, both included); empty: the last 12 weeks."""
+
+    since: Annotated[dt.date | None, BeforeValidator(_blank_is_none)] = None
+    until: Annotated[dt.date | None, BeforeValidator(_blank_is_none)] = None
+
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        since = info.data.get("since")
+        if value is not None and since is not None:
+            if value < since:
+                raise ValueError("must not be before since")
+            if (value - since).days >= REPORT_MAX_DAYS:
+                raise ValueError(f"the range may span at most {REPORT_MAX_DAYS} days")
+        return value

@@ -118,6 +118,17 @@ ASSISTANT_PERIODIC = [PeriodicJob(tasks_assistant.assistant_intent_train, dt.tim
 ASSISTANT_SUBSCRIBERS = [Subscriber((events.ARTICLE_CHANGED.name,), retrain_intent_soon)]
 # --- end assistant ---
 
+# --- ai: the Reports page, predictions and mood at open and on each message, nightly models ---
+AI_NAV = [NavEntry("Reports", "ticket_reports", "ticket_reports", order=34, group="Help desk",
+                   permission="tickets.view")]
+AI_SUBSCRIBERS = [
+    Subscriber((events.TICKET_OPENED.name,), tasks.predict_new_tickets),
+    Subscriber((events.TICKET_OPENED.name, events.TICKET_MESSAGE.name),
+               tasks.score_customer_messages),
+]
+AI_PERIODIC = [PeriodicJob(tasks.retrain_support_models, dt.timedelta(hours=24))]
+# --- end ai ---
+
 APP = register(RapportApp(
     label="support",
     api_router=router,
@@ -132,12 +143,15 @@ APP = register(RapportApp(
     panels=[*EVENTS_PANELS,  # events
             *DESK_PANELS],  # desk
     nav=[*DESK_NAV,  # desk
-         *ASSISTANT_NAV],  # assistant
+         *ASSISTANT_NAV,  # assistant
+         *AI_NAV],  # ai
     landings=[*DESK_LANDINGS],  # desk
     search=[*DESK_SEARCH],  # desk
     subscribers=[*DESK_SUBSCRIBERS,  # desk
                  *SLA_SUBSCRIBERS,  # sla
-                 *ASSISTANT_SUBSCRIBERS],  # assistant
+                 *ASSISTANT_SUBSCRIBERS,  # assistant
+                 *AI_SUBSCRIBERS],  # ai
     periodic=[*SLA_PERIODIC,  # sla
-              *ASSISTANT_PERIODIC],  # assistant
+              *ASSISTANT_PERIODIC,  # assistant
+              *AI_PERIODIC],  # ai
 ))

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+import numpy as np
+import pandas as pd
+from django.db.models import Count, DateTimeField, F, FloatField, Func, Q, Sum, Value
+from django.db.models.functions import Floor
+from django.utils import timezone
 
+from rapport.accounts.selectors import display_names
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.pagination import id_param, merged_page, page_limit
 from rapport.core.permissions import visible_owners
@@ -16,7 +25,10 @@ from rapport.support.models import (
     REFERENCE_OFFSET,
     STATUSES,
     AssignmentLog,
+    Channel,
     StatusChange,
+    SupportModel,
+    Survey,
     Ticket,
     TicketMessage,
     TicketView,
@@ -308,3 +320,249 @@ def public_article(*, slug: str) -> Article:
 
 def recent_conversations(*, limit: int = 20) -> list[ChatConversation]:
     return list(ChatConversation.objects.order_by("-created_at", "-id")[:limit])
+
+
+# --- ai: the reports (issue 11: analyse) -------------------------------------------------------
+# Volume, first-response and resolution times (median and p90), SLA compliance, reopen rate and
+# CSAT per agent, category and channel, and by week. Counts are aggregated in SQL; the
+# percentiles are computed in Python over the durations of the range's tickets only.
+
+REPORT_DIMENSIONS = {"agent": "assignee_id", "category": "category", "channel": "channel"}
+REPORT_DAYS = 84  # the default range: the last 12 weeks
+# Times are wall-clock hours from the ticket's creation (the SLA timers count business time).
+TIME_BASIS = "wall-clock hours"
+
+
+@dataclass
+class ReportRow:
+    key: Any  # the agent's id, the category or the channel ("" / None: none)
+    label: str
+    volume: int = 0
+    sla_met: int = 0
+    sla_breached: int = 0
+    reopened: int = 0
+    csat_mean: float | None = None
+    csat_count: int = 0
+    responded: int = 0
+    resolved: int = 0
+    first_response_median: float | None = None
+    first_response_p90: float | None = None
+    resolution_median: float | None = None
+    resolution_p90: float | None = None
+
+    @property
+    def sla_compliance(self) -> float | None:
+        """% of the tickets with a verdict (met or breached) that met it."""
+        judged = self.sla_met + self.sla_breached
+        return 100.0 * self.sla_met / judged if judged else None
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return 100.0 * self.reopened / self.volume if self.volume else None
+
+
+@dataclass
+class Report:
+    since: dt.date
+    until: dt.date
+    time_basis: str
+    total: ReportRow
+    by: dict[str, list[ReportRow]]
+    weeks: list[ReportRow]  # key: the Monday of the week
+
+
+def percentile(values: Any, q: float) -> float | None:
+    """The q-th percentile by linear interpolation between the closest ranks (numpy's default;
+    the median is the middle value, or the mean of the two middle ones)."""
+    if len(values) == 0:
+        return None
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+class _Seconds(Func):
+    """Seconds from one datetime column (or value) to another, computed by the database as a
+    float (NULL if either is NULL): no datetime is parsed in Python."""
+
+    output_field = FloatField()
+    arity = 2
+
+    def __init__(self, start: Any, end: Any):
+        super().__init__(end, start)  # the SQL below subtracts the second from the first
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, arg_joiner=") - julianday(",
+                           template="((julianday(%(expressions)s)) * 86400.0)", **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, arg_joiner=" - ",
+                           template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision",
+                           **extra)
+
+
+def _week_index(column: str, anchor: dt.datetime):
+    """Whole weeks from ``anchor`` (a local Monday, midnight) to the column's moment."""
+    return Floor(_Seconds(Value(anchor, output_field=DateTimeField()), F(column)) / WEEK)
+
+
+WEEK = 7 * 86400.0
+_FIGURES = ("volume", "sla_met", "sla_breached", "reopened", "csat_sum", "csat_count")
+
+
+def ticket_report(*, user: Any, since: dt.date | None = None, until: dt.date | None = None,
+                  clock: Callable[[dt.datetime, dt.datetime], float] | None = None,
+                  time_basis: str = TIME_BASIS) -> Report:
+    """The help desk's figures for the tickets created from ``since`` to ``until`` (both
+    included; default: the last 12 weeks) that ``user`` may see; merged duplicates left out.
+
+    Three queries: the counts grouped by (agent, category, channel, week) in SQL and rolled up
+    here (a few thousand groups at most), the CSAT sums the same way, and the durations of the
+    answered or resolved tickets (computed by the database) for the percentiles.
+
+    ``clock(start, end)`` gives the seconds counted between two moments (default: wall-clock
+    seconds, computed in SQL; the services pass the desk's business hours when they have them)
+    and ``time_basis`` says which in words. Weeks run from Monday 00:00 in the current time
+    zone, counted as whole 7-day spans from the range's first Monday."""
+    until = until or timezone.localdate()
+    since = since or until - dt.timedelta(days=REPORT_DAYS - 1)
+    zone = timezone.get_current_timezone()
+    start = dt.datetime.combine(since, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    monday = since - dt.timedelta(days=since.weekday())
+    anchor = dt.datetime.combine(monday, dt.time.min, tzinfo=zone)
+    tickets = visible_tickets(user).filter(created_at__gte=start, created_at__lt=end,
+                                           merged_into__isnull=True)
+    columns = ("assignee_id", "category", "channel", "week")
+
+    rows: dict[tuple, dict[str, float]] = defaultdict(lambda: dict.fromkeys(_FIGURES, 0))
+    for found in (tickets.annotate(week=_week_index("created_at", anchor)).values(*columns)
+                  .annotate(volume=Count("id"), sla_met=Count("id", filter=Q(sla_state="met")),
+                            sla_breached=Count("id", filter=Q(sla_state="breached")),
+                            reopened=Count("id", filter=Q(reopened_count__gt=0)))
+                  .order_by()):
+        row = rows[tuple(found[c] for c in columns)]
+        for name in ("volume", "sla_met", "sla_breached", "reopened"):
+            row[name] += found[name]
+    surveys = (Survey.objects.filter(ticket__in=tickets, score__isnull=False)
+               .annotate(week=_week_index("ticket__created_at", anchor)))
+    for found in (surveys.values(*(f"ticket__{c}" for c in columns[:3]), "week")
+                  .annotate(csat_sum=Sum("score"), csat_count=Count("id")).order_by()):
+        key = (found["ticket__assignee_id"], found["ticket__category"],
+               found["ticket__channel"], found["week"])
+        rows[key]["csat_sum"] += found["csat_sum"]
+        rows[key]["csat_count"] += found["csat_count"]
+
+    def week_day(index: Any) -> dt.date:
+        return monday + dt.timedelta(weeks=int(index))
+
+    groups: dict[str, dict[Any, dict[str, float]]] = {
+        name: defaultdict(lambda: dict.fromkeys(_FIGURES, 0))
+        for name in ("total", *REPORT_DIMENSIONS, "week")}
+    for (agent, category, channel, week), figures in rows.items():
+        for name, key in (("total", None), ("agent", agent), ("category", category),
+                          ("channel", channel), ("week", week_day(week))):
+            into = groups[name][key]
+            for figure, value in figures.items():
+                into[figure] += value
+
+    # Durations: only the tickets answered or resolved, only what the percentiles need;
+    # grouped with numpy (one sort per dimension), not a Python loop per ticket.
+    timed = (tickets.filter(Q(first_responded_at__isnull=False) | Q(resolved_at__isnull=False))
+             .annotate(week=_week_index("created_at", anchor)))
+    if clock is None:
+        timed = timed.annotate(first_s=_Seconds(F("created_at"), F("first_responded_at")),
+                               resolved_s=_Seconds(F("created_at"), F("resolved_at")))
+        found_rows = list(timed.values_list(*columns, "first_s", "resolved_s"))
+    else:
+        found_rows = [(agent, category, channel, week,
+                       None if responded is None else clock(created, responded),
+                       None if resolved is None else clock(created, resolved))
+                      for agent, category, channel, week, created, responded, resolved
+                      in timed.values_list(*columns, "created_at", "first_responded_at",
+                                           "resolved_at").iterator(5000)]
+    first: dict[tuple[str, Any], np.ndarray] = {}
+    resolution: dict[tuple[str, Any], np.ndarray] = {}
+    if found_rows:
+        agent, category, channel, week, first_s, resolved_s = zip(*found_rows, strict=True)
+
+        def hours(seconds: tuple) -> np.ndarray:
+            values = np.array([np.nan if v is None else v for v in seconds], dtype=float)
+            # julianday is exact to ~10 µs: whole milliseconds; a clock before creation is 0
+            return np.maximum(np.round(values, 3), 0.0) / 3600
+
+        durations = {"first": hours(first_s), "resolved": hours(resolved_s)}
+        keyed = {"total": [None] * len(found_rows), "agent": agent, "category": category,
+                 "channel": channel, "week": [week_day(w) for w in week]}
+        for kind, keys in keyed.items():
+            codes, uniques = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=False)
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+            for i, key in enumerate(uniques):
+                members = order[bounds[i]:bounds[i + 1]]
+                key = None if key is None or (isinstance(key, float) and np.isnan(key)) \
+                    else key
+                key = int(key) if kind == "agent" and key is not None else key
+                for name, into in (("first", first), ("resolved", resolution)):
+                    values = durations[name][members]
+                    into[(kind, key)] = values[~np.isnan(values)]
+
+    def report_row(kind: str, key: Any, label: str) -> ReportRow:
+        figures = groups[kind][key]
+        answered = first.get((kind, key), np.empty(0))
+        closed = resolution.get((kind, key), np.empty(0))
+        return ReportRow(
+            key=key, label=label, volume=int(figures["volume"]),
+            sla_met=int(figures["sla_met"]), sla_breached=int(figures["sla_breached"]),
+            reopened=int(figures["reopened"]), csat_count=int(figures["csat_count"]),
+            csat_mean=(figures["csat_sum"] / figures["csat_count"]
+                       if figures["csat_count"] else None),
+            responded=len(answered), resolved=len(closed),
+            first_response_median=percentile(answered, 50),
+            first_response_p90=percentile(answered, 90),
+            resolution_median=percentile(closed, 50), resolution_p90=percentile(closed, 90))
+
+    names = display_names(user_ids={k for k in groups["agent"] if k is not None})
+    labels = {"agent": lambda k: names.get(k, f"user {k}") if k is not None else "unassigned",
+              "category": lambda k: k or "(no category)",
+              "channel": lambda k: Channel(k).label if k in Channel.values else k}
+    by = {name: sorted((report_row(name, key, labels[name](key)) for key in groups[name]),
+                       key=lambda r: (-r.volume, r.label))
+          for name in REPORT_DIMENSIONS}
+    total = report_row("total", None, "All tickets")
+    weeks = [report_row("week", day, day.isoformat()) for day in sorted(groups["week"])]
+    return Report(since=since, until=until, time_basis=time_basis, total=total, by=by,
+                  weeks=weeks)
+
+
+REPORT_COLUMNS = ("group", "name", "tickets", "first response median h",
+                  "first response p90 h", "resolution median h", "resolution p90 h",
+                  "SLA met", "SLA breached", "SLA compliance %", "reopened", "reopen rate %",
+                  "CSAT mean", "CSAT answers")
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else round(value, 2) if isinstance(value, float) else value
+
+
+def report_csv_rows(report: Report):
+    """The report as CSV rows (the header first): the total, each group's rows, each week."""
+    yield list(REPORT_COLUMNS)
+    sections = [("total", [report.total]), *report.by.items(), ("week", report.weeks)]
+    for group, rows in sections:
+        for row in rows:
+            yield [group, row.label, row.volume, *(_cell(v) for v in (
+                row.first_response_median, row.first_response_p90, row.resolution_median,
+                row.resolution_p90)), row.sla_met, row.sla_breached,
+                _cell(row.sla_compliance), row.reopened, _cell(row.reopen_rate),
+                _cell(row.csat_mean), row.csat_count]
+
+
+def support_model_status() -> list[dict[str, Any]]:
+    """Each text model (category, priority): the one predicting (newest ready) and the latest
+    attempt (which may have declined, saying why)."""
+    out = []
+    for kind in ("category", "priority"):
+        rows = SupportModel.objects.filter(kind=kind).defer("artifact")
+        out.append({"kind": kind,
+                    "current": rows.filter(ready=True).order_by("-trained_at", "-id").first(),
+                    "last": rows.order_by("-trained_at", "-id").first()})
+    return out

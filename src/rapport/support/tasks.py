@@ -9,6 +9,7 @@ from typing import Any
 
 from django.tasks import task
 
+from rapport.support import services
 from rapport.support.services import mail as desk_mail
 from rapport.support.services import sla as _sla
 
@@ -55,3 +56,24 @@ def sla_check() -> dict[str, int]:
     return {"started": result.started, "settled": result.settled, "at_risk": result.at_risk,
             "breached": result.breached, "back_on_track": result.back_on_track}
 # --- end sla ---
+
+
+# --- ai: nightly models, predictions at open, mood of customer messages ---
+@task
+def retrain_support_models() -> dict[str, Any]:
+    """Nightly: train the category and priority models on the resolved and closed tickets
+    (each attempt is a SupportModel row, ready or saying what is missing)."""
+    return services.support_models_train()
+
+
+def predict_new_tickets(rows: Sequence[Any]) -> None:
+    """Subscriber of ``ticket.opened``: once the ticket commits, the current models predict
+    its category and priority (nothing until a model is ready)."""
+    services.predict_opened(rows)
+
+
+def score_customer_messages(rows: Sequence[Any]) -> None:
+    """Subscriber of ``ticket.opened`` and ``ticket.message``: the sentiment and urgency of the
+    customer's new messages, and the ticket's angry flag."""
+    services.score_message_events(rows)
+# --- end ai ---

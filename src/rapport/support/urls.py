@@ -2,17 +2,14 @@
 
 from django.urls import URLPattern, URLResolver
 
-from rapport.support.views import devices  # events
-from rapport.support.views import tickets as desk_views  # desk
+from rapport.support.views import assist, assistant, devices, kb, reports, sla, tickets
 
-urlpatterns: list[URLPattern | URLResolver] = []
-# Each part's paths are added below (one line each).
-from rapport.support.views import sla as _sla_views  # noqa: E402 - sla
-
-urlpatterns += _sla_views.urlpatterns
-urlpatterns += devices.urlpatterns  # events
-urlpatterns += desk_views.urlpatterns  # desk: tickets, the support form, surveys, agents
-from rapport.support.views import assistant as _assistant_views  # noqa: E402  (assistant)
-from rapport.support.views import kb as _kb_views  # noqa: E402  (assistant)
-
-urlpatterns += _kb_views.urlpatterns + _assistant_views.urlpatterns
+urlpatterns: list[URLPattern | URLResolver] = [
+    *reports.urlpatterns,  # ai: /tickets/reports/ (before the desk's /tickets/… paths)
+    *assist.urlpatterns,  # ai: /tickets/<id>/assist/
+    *tickets.urlpatterns,  # desk: tickets, the support form, surveys, agents
+    *sla.urlpatterns,  # sla: business hours, SLA policies
+    *devices.urlpatterns,  # events: devices and event rules
+    *kb.urlpatterns,  # assistant: knowledge base, help centre
+    *assistant.urlpatterns,  # assistant: the widget and its endpoints
+]

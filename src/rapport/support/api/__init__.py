@@ -5,20 +5,12 @@ from __future__ import annotations
 
 from ninja import Router
 
-from rapport.support.api import devices  # events
+from rapport.support.api import articles, assist, devices, sla, tickets
 
 router = Router(tags=["support"])
-# Each part's router is added below (one line each).
-
-# --- desk: /tickets ---
-from rapport.support.api.tickets import router as desk_router  # noqa: E402
-
-router.add_router("", desk_router)
-# --- end desk ---
-from rapport.support.api.sla import router as _sla_router  # noqa: E402 - sla
-
-router.add_router("", _sla_router)
-router.add_router("", devices.router)  # events
-from rapport.support.api import articles as _articles  # noqa: E402  (assistant)
-
-router.add_router("", _articles.router)
+# Fixed paths before the desk's /tickets/{ticket_id}: /tickets/reports, /tickets/{id}/assist.
+router.add_router("", assist.router)  # ai: the assist panel and the reports
+router.add_router("", tickets.router)  # desk: /tickets
+router.add_router("", sla.router)  # sla: /sla-policies, /business-hours
+router.add_router("", devices.router)  # events: /devices, /event-rules, /events
+router.add_router("", articles.router)  # assistant: /articles, /article-categories

@@ -117,3 +117,18 @@ from rapport.support.services.assistant import RateLimited as ChatRateLimited  #
 __all__ += ["Handover", "ChatRateLimited", "Reply", "article_create", "article_delete",
             "article_update", "article_vote", "assistant_settings_update", "category_create",
             "chat_feedback", "chat_handover", "chat_message", "chat_start", "intent_train"]
+
+# --- ai: predictions, mood and urgency, the assist panel ---
+from rapport.support.services.ai import (  # noqa: E402
+    current_support_model,
+    predict_opened,
+    predict_tickets,
+    score_message_events,
+    support_models_train,
+    support_models_train_now,
+    ticket_assist,
+    ticket_report,
+)
+
+__all__ += ["current_support_model", "predict_opened", "predict_tickets", "score_message_events",
+            "support_models_train", "support_models_train_now", "ticket_assist", "ticket_report"]
