@@ -200,6 +200,8 @@ class DemoReport:
     email_templates: int = 0
     leads: int = 0
     deals: int = 0
+    tickets: int = 0
+    articles: int = 0
     events: int = 0
     login_email: str = USERS[0][0]
     password: str = DEMO_PASSWORD
@@ -261,6 +263,15 @@ def demo_load(*, seed: int = 1, if_empty: bool = False, today: dt.date | None = 
         report.companies += len(sold.company_ids)
         log(f"  {sold.leads} leads ({sold.converted} converted), {sold.deals} deals "
             f"({sold.won} won, {sold.lost} lost)")
+        # The help desk: hours, agents, knowledge base, tickets (dataio/demo_support.py).
+        from rapport.dataio.demo_support import support_demo
+
+        helped = support_demo(rng=random.Random(rng.randrange(1 << 30)), users=users,
+                              contact_ids=[p.contact_id for p in people if p.contact_id],
+                              end=end)
+        report.tickets, report.articles = helped.tickets, helped.articles
+        log(f"  {helped.articles} help articles, {helped.tickets} tickets "
+            f"({helped.open_tickets} open, {helped.surveys} rated)")
     from rapport.core.models import Event
 
     report.events = Event.objects.count()

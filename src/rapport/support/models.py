@@ -70,7 +70,8 @@ class Ticket(EditableModel):
 
     subject = models.CharField(max_length=200)
     description = models.TextField(max_length=20000, blank=True, default="")
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT, related_name="+")
+    # A person erased or purged from the bin takes their requests with them.
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     # The address replies go to and the acknowledgement went to (the contact's may change).
     requester_email = models.CharField(max_length=254, blank=True, default="")
     channel = models.CharField(max_length=16, choices=Channel.choices)

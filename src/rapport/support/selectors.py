@@ -566,3 +566,8 @@ def support_model_status() -> list[dict[str, Any]]:
                     "current": rows.filter(ready=True).order_by("-trained_at", "-id").first(),
                     "last": rows.order_by("-trained_at", "-id").first()})
     return out
+
+
+def latest_survey(*, ticket_id: int) -> Survey | None:
+    """The satisfaction survey mailed when the ticket last closed (None if none was)."""
+    return Survey.objects.filter(ticket_id=ticket_id).order_by("-id").first()

@@ -188,8 +188,12 @@ def test_demo_is_deterministic(db):
     from rapport.activities.models import Interaction, MailMessage, Task
     from rapport.dataio.models import ImportJob
     from rapport.sales.models import AssignmentRule, LeadScoringRule, WebForm
+    from rapport.support.models import Article, ArticleCategory, EventRule, Ticket
 
-    for model in (Deal, Lead, AssignmentRule, LeadScoringRule, WebForm, Pipeline, ImportJob,
+    tickets = list(Ticket.objects.order_by("id").values_list(
+        "subject", "status", "priority", "assignee__email", "created_at", "first_responded_at"))
+    for model in (Article, ArticleCategory, EventRule,
+                  Deal, Lead, AssignmentRule, LeadScoringRule, WebForm, Pipeline, ImportJob,
                   Task, Interaction, MailMessage, OrderLine, Order, Product, Contact, Company,
                   User):
         model.objects.all().delete()
@@ -204,3 +208,25 @@ def test_demo_is_deterministic(db):
         "name", "email", "source", "score", "owner__email", "status", "created_at")) == leads
     assert list(Deal.objects.order_by("id").values_list(
         "name", "amount", "stage__name", "stage_entered_at", "lost_reason")) == deals
+    assert list(Ticket.objects.order_by("id").values_list(
+        "subject", "status", "priority", "assignee__email", "created_at",
+        "first_responded_at")) == tickets
+
+
+def test_demo_help_desk_tells_a_story(db, django_capture_on_commit_callbacks):
+    """The demo's desk: published answers for the help centre and the assistant, tickets from
+    every channel, most answered and rated, a few on the desk today, each with SLA timers."""
+    from rapport.support.models import Article, Device, Survey, Ticket
+
+    with django_capture_on_commit_callbacks(execute=True):  # the SLA timers follow the commit
+        report = demo_load(seed=3, today=TODAY, size=0.1)
+    assert report.articles == Article.objects.filter(status="published").count() >= 10
+    tickets = Ticket.objects.all()
+    assert report.tickets == tickets.count() >= 30
+    assert set(tickets.values_list("channel", flat=True)) >= {"email", "web", "phone", "chat"}
+    assert tickets.filter(status="closed").count() >= 30
+    assert set(tickets.exclude(status="closed").values_list("status", flat=True)) >= {
+        "new", "open", "waiting"}
+    assert not tickets.filter(first_response_due__isnull=True).exists()  # SLA timers
+    assert Survey.objects.filter(score__isnull=False).count() >= 10
+    assert Device.objects.count() == 1

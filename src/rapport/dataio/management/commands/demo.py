@@ -29,6 +29,7 @@ class Command(BaseCommand):
             f"{report.products} products, {report.orders} orders, "
             f"{report.interactions} conversations, {report.tasks} open tasks, "
             f"{report.leads} leads, {report.deals} deals, "
+            f"{report.tickets} tickets, {report.articles} help articles, "
             f"{report.events} events."))
         self.stdout.write(f"Open {report.url} and log in as {report.login_email} "
                           f"with password {report.password}")
