@@ -662,10 +662,10 @@ def captured_mail_threads(*, interaction_ids: list[int]) -> list[dict[str, Any]]
             id__in=interaction_ids, type=InteractionType.EMAIL, direction="inbound",
             mail__isnull=False, deleted_at__isnull=True)
             .select_related("contact", "mail").order_by("id")):
-        if interaction.mail_id in seen:
-            continue
-        seen.add(interaction.mail_id)
         mail = interaction.mail
+        if mail is None or mail.id in seen:
+            continue
+        seen.add(mail.id)
         name = " ".join(part for part in (interaction.contact.first_name,
                                           interaction.contact.last_name) if part)
         facts.append({

@@ -121,6 +121,9 @@ class Ticket(EditableModel):
     device = models.ForeignKey("Device", null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+")
 
+    # Not a column: the survey the service just mailed when it closed the ticket (pages say so).
+    survey: Survey | None = None
+
     policy = OwnedBy("tickets", owner="assignee")
     objects = RestrictedQuerySet.as_manager()
 

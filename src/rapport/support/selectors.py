@@ -99,7 +99,8 @@ def ticket_list(*, user: Any, params: dict[str, Any] | None = None):
         else:
             statuses = (status,)
     assignee = params.get("assignee")
-    owners: list[int | None] | None = visible_owners(user, "tickets.view")
+    visible = visible_owners(user, "tickets.view")
+    owners: list[int | None] | None = None if visible is None else list(visible)
     if assignee == "none":
         owners = [None] if owners is None else []
     elif assignee == "me":
@@ -123,6 +124,7 @@ def ticket_list(*, user: Any, params: dict[str, Any] | None = None):
         else:
             wanted &= Q(subject__icontains=q) | Q(requester_email__icontains=q.lower())
     fields = ("created_at", "id")
+    lead: tuple[str, ...]
     if owners is None:
         queryset = visible_tickets(user).filter(wanted)
         branches, lead = [queryset.filter(status=s) for s in statuses], ("status",)
@@ -458,9 +460,9 @@ def ticket_report(*, user: Any, since: dt.date | None = None, until: dt.date | N
         name: defaultdict(lambda: dict.fromkeys(_FIGURES, 0))
         for name in ("total", *REPORT_DIMENSIONS, "week")}
     for (agent, category, channel, week), figures in rows.items():
-        for name, key in (("total", None), ("agent", agent), ("category", category),
-                          ("channel", channel), ("week", week_day(week))):
-            into = groups[name][key]
+        for name, group_key in (("total", None), ("agent", agent), ("category", category),
+                                ("channel", channel), ("week", week_day(week))):
+            into = groups[name][group_key]
             for figure, value in figures.items():
                 into[figure] += value
 
@@ -496,14 +498,15 @@ def ticket_report(*, user: Any, since: dt.date | None = None, until: dt.date | N
             codes, uniques = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=False)
             order = np.argsort(codes, kind="stable")
             bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-            for i, key in enumerate(uniques):
+            for i, unique in enumerate(uniques):
                 members = order[bounds[i]:bounds[i + 1]]
-                key = None if key is None or (isinstance(key, float) and np.isnan(key)) \
-                    else key
-                key = int(key) if kind == "agent" and key is not None else key
-                for name, into in (("first", first), ("resolved", resolution)):
+                member_key: Any = None if unique is None or (
+                    isinstance(unique, float) and np.isnan(unique)) else unique
+                if kind == "agent" and member_key is not None:
+                    member_key = int(member_key)
+                for name, spans in (("first", first), ("resolved", resolution)):
                     values = durations[name][members]
-                    into[(kind, key)] = values[~np.isnan(values)]
+                    spans[(kind, member_key)] = values[~np.isnan(values)]
 
     def report_row(kind: str, key: Any, label: str) -> ReportRow:
         figures = groups[kind][key]

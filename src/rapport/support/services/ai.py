@@ -214,8 +214,8 @@ def _classifier(row: SupportModel) -> TextClassifier:
 def predict_tickets(*, ticket_ids: Sequence[int]) -> int:
     """Write the predicted category and priority (with confidence) of these tickets; fill an
     empty category when the model is sure enough. Returns how many tickets got predictions."""
-    models = {kind: current_support_model(kind) for kind in KINDS}
-    models = {kind: row for kind, row in models.items() if row is not None}
+    models = {kind: row for kind in KINDS
+              if (row := current_support_model(kind)) is not None}
     if not models or not ticket_ids:
         return 0
     tickets = list(Ticket.objects.filter(id__in=ticket_ids, deleted_at__isnull=True)
@@ -367,7 +367,8 @@ def score_messages(*, ticket_ids: Sequence[int]) -> int:
         if first.get(ticket_id) == message.id:
             text = f"{tickets[ticket_id].subject}. {text}"
         Ticket.objects.filter(id=ticket_id).update(
-            sentiment=message.sentiment, flagged_angry=is_angry(text, message.sentiment))
+            sentiment=message.sentiment,
+            flagged_angry=is_angry(text, message.sentiment or 0.0))
     return len(fresh)
 
 
@@ -407,12 +408,13 @@ class TextIndex:
     def vectors(self, texts: list[str]):
         return self._stack(self.words.transform(texts), self.chars.transform(texts))
 
-    def search(self, text: str, k: int, exclude: set[int] = frozenset()) -> list[tuple[int, float]]:
+    def search(self, text: str, k: int,
+               exclude: frozenset[int] | set[int] = frozenset()) -> list[tuple[int, float]]:
         if self.matrix is None or not text.strip():
             return []
         scores = (self.matrix @ self.vectors([text]).T).toarray().ravel()
         order = np.argsort(-scores, kind="stable")
-        out = []
+        out: list[tuple[int, float]] = []
         for j in order:
             key = int(self.keys[j])
             if key in exclude:

@@ -28,7 +28,7 @@ from rapport.support.inputs import (
 )
 from rapport.support.models import Article, ArticleCategory, ArticleStatus, ArticleVote
 
-SLUG_LIMIT = Article._meta.get_field("slug").max_length
+SLUG_LIMIT: int = Article._meta.get_field("slug").max_length or 200
 
 
 def snapshot(article: Article) -> dict[str, Any]:

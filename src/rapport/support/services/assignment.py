@@ -61,7 +61,7 @@ def _locked_settings() -> DeskSettings:
             DeskSettings.objects.create(time_zone=settings.TIME_ZONE)
     except IntegrityError:  # pragma: no cover - another opener made it first
         pass
-    return DeskSettings.objects.select_for_update().order_by("id").first()
+    return DeskSettings.objects.select_for_update().order_by("id").get()
 
 
 def within_hours(hours: dict[str, Any], local: dt.datetime) -> bool:
@@ -109,6 +109,7 @@ def choose(*, category: str, now: dt.datetime, settings: DeskSettings) -> Choice
     if not everyone:
         return Choice(None, RULE_NOBODY, "nobody available: no agents (support users or "
                                          "agent profiles)")
+    zone: dt.tzinfo
     try:
         zone = zoneinfo.ZoneInfo(settings.time_zone or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -155,7 +156,7 @@ def assignment_event(ticket: Ticket, log: AssignmentLog, actor_id: int | None) -
     return events.ticket_assigned(
         ticket_id=ticket.id, contact_id=ticket.contact_id, actor_id=actor_id,
         reference=ticket.reference, assignee_id=log.assignee_id,
-        assignee_name=log.assignee.display_name if log.assignee_id else "",
+        assignee_name=log.assignee.display_name if log.assignee is not None else "",
         rule=log.rule, reason=log.reason)
 
 

@@ -256,11 +256,14 @@ def _refresh_feedback(index: Index, feedback_key: tuple) -> None:
                                 .values_list("id", "helpful_yes", "helpful_no")):
         votes[article_id] = [yes, no]
     help_votes = {k: list(v) for k, v in votes.items()}
-    answered, missed = [], []
+    answered: list[float] = []
+    missed: list[float] = []
     rated = (ChatMessage.objects.filter(feedback__isnull=False, sender=Sender.BOT,
                                         article__isnull=False)
              .values_list("article_id", "feedback", "score"))
     for article_id, feedback, score in rated.iterator(chunk_size=2000):
+        if article_id is None or feedback is None:
+            continue
         counts = votes.setdefault(article_id, [0, 0])
         counts[0 if feedback > 0 else 1] += 1
         if score is not None:
@@ -284,7 +287,8 @@ def _rated_questions() -> list[tuple[str, int, int]]:
             ChatMessage.objects.filter(feedback__isnull=False, sender=Sender.BOT,
                                        article__isnull=False)
             .annotate(question=Subquery(question))
-            .values_list("question", "article_id", "feedback")]
+            .values_list("question", "article_id", "feedback")
+            if article_id is not None and feedback is not None]
 
 
 @dataclass
@@ -567,7 +571,8 @@ def transcript(conversation: ChatConversation) -> str:
     lines = []
     for message in (conversation.messages.select_related("article")
                     .order_by("created_at", "id")):
-        who = {Sender.VISITOR: "Visitor", Sender.BOT: "Assistant"}.get(message.sender, "Agent")
+        who = {str(Sender.VISITOR): "Visitor", str(Sender.BOT): "Assistant"}.get(
+            str(message.sender), "Agent")
         line = f"{who} ({timezone.localtime(message.created_at):%H:%M}): {message.text}"
         if message.article is not None:
             line += f"\n  — quoted from “{message.article.title}” (/help/{message.article.slug}/)"

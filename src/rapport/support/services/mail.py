@@ -145,8 +145,8 @@ def acknowledge(*, ticket: Ticket, now: dt.datetime | None = None, auto: bool = 
 
 
 def _already(mail_ids: list[int]) -> set[int]:
-    return set(TicketMessage.objects.filter(mail_message_id__in=mail_ids)
-               .values_list("mail_message_id", flat=True))
+    return {mail_id for mail_id in TicketMessage.objects.filter(mail_message_id__in=mail_ids)
+            .values_list("mail_message_id", flat=True) if mail_id is not None}
 
 
 def mail_candidates(rows: Sequence[Any]) -> list[int]:
