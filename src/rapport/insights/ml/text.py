@@ -2,9 +2,9 @@
 
 TF-IDF over word n-grams and character n-grams (the character n-grams carry languages without
 spaces, typos and word forms) read by a linear support vector machine and, when a sentence
-encoder is installed (insights/ml/encoder.py), a second linear SVM on the texts' sentence
-embeddings. Their scores are mixed with the share ``embedding_share_`` that does best in
-cross-validation (more embedding with few examples per label, where words have not been seen,
+encoder is installed (insights/ml/encoder.py), a second linear model on the texts' sentence
+embeddings (a logistic regression when labels have few examples, a linear SVM when many).
+Their scores are mixed with the share ``embedding_share_`` that does best in cross-validation (more embedding with few examples per label, where words have not been seen,
 less with many), and temperature scaling fitted on the same cross-validated scores makes the
 confidences mean what they say: of the texts given 80%, about 80% are right.
 
@@ -33,6 +33,7 @@ from scipy.optimize import minimize_scalar
 from scipy.sparse import hstack
 from sklearn.base import ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
@@ -45,6 +46,8 @@ _TOKEN_PATTERN = r"(?u)\b\w+\b"
 _TOKEN = re.compile(_TOKEN_PATTERN)
 # Without out-of-scope examples the threshold never exceeds this (see fit).
 MAX_UNTUNED_THRESHOLD = 0.5
+# Below this median number of examples per label the embedding model is a logistic regression.
+FEW_PER_LABEL = 25
 
 
 def clean_texts(texts: Iterable | str, name: str = "texts") -> list[str]:
@@ -96,7 +99,8 @@ class TextClassifier(ClassifierMixin, VersionedEstimator):
     encoder : the sentence encoder: ``"auto"`` (the one ``RAPPORT_TEXT_ENCODER`` names, else the
         default when installed), a name, an :class:`~rapport.insights.ml.encoder.Encoder`, or
         None / ``"none"`` for TF-IDF alone.
-    embedding_C : regularisation of the SVM on sentence embeddings.
+    embedding_C : regularisation of the SVM on sentence embeddings (the logistic regression used
+        with few examples per label takes 2.5 times it).
     embedding_shares : the mixes of embedding and TF-IDF scores cross-validation chooses from.
     unknown_label : what :meth:`predict` answers when unsure; training rows with this label are
         examples of out-of-scope texts and only tune the threshold.
@@ -191,7 +195,12 @@ class TextClassifier(ClassifierMixin, VersionedEstimator):
     def _svm(self) -> LinearSVC:
         return LinearSVC(C=self.C, random_state=self.random_state)
 
-    def _embedding_svm(self) -> LinearSVC:
+    def _embedding_model(self, per_label: float):
+        """The linear model on sentence embeddings: logistic regression with few examples per
+        label (it does better there on BANKING77: 84.5% against 82.4% with 10 per intent),
+        a linear SVM with many (92.9% against 92.6% on 8,000 texts), see docs/text-models.md."""
+        if per_label < FEW_PER_LABEL:
+            return LogisticRegression(C=self.embedding_C * 2.5, max_iter=300)
         return LinearSVC(C=self.embedding_C, random_state=self.random_state)
 
     def fit(self, texts, labels, *, unknown_texts=None) -> TextClassifier:
@@ -226,13 +235,14 @@ class TextClassifier(ClassifierMixin, VersionedEstimator):
         smallest = int(np.unique(y, return_counts=True)[1].min())
         folds = max(2, min(self.calibration_folds, smallest))
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
-        classes = np.unique(y)
+        classes, counts = np.unique(y, return_counts=True)
+        per_label = float(np.median(counts))
         oof = {part: np.zeros((len(y), classes.size)) for part in ("words", "meaning")}
         unknown_scores: dict[str, list[np.ndarray]] = {"words": [], "meaning": []}
         for train, test in splitter.split(X, y):
             parts = [("words", self._svm(), X)]
             if E is not None:
-                parts.append(("meaning", self._embedding_svm(), E))
+                parts.append(("meaning", self._embedding_model(per_label), E))
             for part, svm, features in parts:
                 svm.fit(features[train], y[train])
                 oof[part][test] = _full_logits(svm, features[test], classes)
@@ -284,7 +294,7 @@ class TextClassifier(ClassifierMixin, VersionedEstimator):
         self.n_word_features_ = X_words.shape[1]
         self.n_char_features_ = X_chars.shape[1]
         self.svm_ = self._svm().fit(X, y)
-        self.embedding_svm_ = (self._embedding_svm().fit(E, y)
+        self.embedding_svm_ = (self._embedding_model(per_label).fit(E, y)
                                if E is not None and share > 0 else None)
         self.classes_ = self.svm_.classes_
         self.n_train_ = len(texts)
@@ -433,9 +443,8 @@ def _tuned_threshold(known_confidence: np.ndarray, known_correct: np.ndarray,
                      unknown_confidence: np.ndarray) -> tuple[float, str]:
     """The confidence threshold that does best on known and out-of-scope texts.
 
-    Best means the highest mean of in-scope accuracy (a known text counts when it is kept and
-    right) and unknown recall (an out-of-scope text counts when it is refused); among equally
-    good thresholds, the middle of the best run.
+    Best means the most texts answered right: a known text kept with the right label, an
+    out-of-scope text refused. Among equally good thresholds, the middle of the best run.
     """
     candidates = np.unique(np.concatenate([known_confidence, unknown_confidence, [0.0]]))
     # A threshold t keeps confidences >= t: cumulative counts over the sorted candidates.
@@ -444,8 +453,7 @@ def _tuned_threshold(known_confidence: np.ndarray, known_correct: np.ndarray,
     unknown_sorted = np.sort(unknown_confidence)
     kept_correct = len(correct_sorted) - np.searchsorted(correct_sorted, candidates, side="left")
     refused_unknown = np.searchsorted(unknown_sorted, candidates, side="left")
-    figure = (0.5 * kept_correct / max(len(known_sorted), 1)
-              + 0.5 * refused_unknown / max(len(unknown_sorted), 1))
+    figure = (kept_correct + refused_unknown) / (len(known_sorted) + len(unknown_sorted))
     # Thresholds in (candidates[i - 1], candidates[i]] all do what candidates[i] does: the best
     # ones form a run, and its middle leaves room on both sides for texts not seen yet.
     best = np.flatnonzero(figure >= figure.max() - 1e-12)
@@ -455,4 +463,4 @@ def _tuned_threshold(known_confidence: np.ndarray, known_correct: np.ndarray,
     lower = candidates[first - 1] if first > 0 else 0.0
     threshold = float((lower + candidates[last]) / 2.0)
     return threshold, (f"tuned on {len(unknown_sorted)} out-of-scope and {len(known_sorted)} "
-                       f"known texts (in-scope accuracy + unknown recall, {figure.max():.3f})")
+                       f"known texts ({figure.max():.1%} of them answered right)")
