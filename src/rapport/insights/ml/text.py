@@ -4,8 +4,8 @@ TF-IDF over word n-grams and character n-grams (the character n-grams carry lang
 spaces, typos and word forms) read by a linear support vector machine and, when a sentence
 encoder is installed (insights/ml/encoder.py), a second linear model on the texts' sentence
 embeddings (a logistic regression when labels have few examples, a linear SVM when many).
-Their scores are mixed with the share ``embedding_share_`` that does best in cross-validation (more embedding with few examples per label, where words have not been seen,
-less with many), and temperature scaling fitted on the same cross-validated scores makes the
+Their scores are mixed with the share ``embedding_share_`` that does best in cross-validation
+(more embedding with few examples per label, where words have not been seen, less with many), and temperature scaling fitted on the same cross-validated scores makes the
 confidences mean what they say: of the texts given 80%, about 80% are right.
 
 The classifier refuses to guess: :meth:`TextClassifier.predict` answers ``unknown_label`` when
