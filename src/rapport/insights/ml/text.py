@@ -5,8 +5,9 @@ spaces, typos and word forms) read by a linear support vector machine and, when 
 encoder is installed (insights/ml/encoder.py), a second linear model on the texts' sentence
 embeddings (a logistic regression when labels have few examples, a linear SVM when many).
 Their scores are mixed with the share ``embedding_share_`` that does best in cross-validation
-(more embedding with few examples per label, where words have not been seen, less with many), and temperature scaling fitted on the same cross-validated scores makes the
-confidences mean what they say: of the texts given 80%, about 80% are right.
+(more embedding with few examples per label, where words have not been seen, less with many),
+and temperature scaling fitted on the same cross-validated scores makes the confidences mean
+what they say: of the texts given 80%, about 80% are right.
 
 The classifier refuses to guess: :meth:`TextClassifier.predict` answers ``unknown_label`` when
 the confidence is below ``threshold_``. With examples of what is out of scope (training rows
