@@ -49,6 +49,7 @@ from rapport.insights.ml.errors import DataValidationError, InsufficientDataErro
 _WORD = re.compile(r"(?u)\b\w+\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n\s*\n|\n(?=\s*[-*•\d])")
 _STOPWORDS = frozenset(STOPWORDS_EN)
+SELF_SUPERVISED_PASSAGES = 300
 
 # Questions about other things than a small business's knowledge base: the self-supervised
 # calibration's unrelated questions. A few in other languages, since customers write in many.
@@ -387,7 +388,10 @@ class HybridRetriever(VersionedEstimator):
         if questions is None:
             source = "self-supervised (titles and first sentences)"
             questions = []
-            for passage in self.passages_:
+            # At most SELF_SUPERVISED_PASSAGES passages, evenly spread: enough to place a
+            # threshold, and fit stays quick on a large knowledge base.
+            step = max(1, len(self.passages_) // SELF_SUPERVISED_PASSAGES)
+            for passage in self.passages_[::step][:SELF_SUPERVISED_PASSAGES]:
                 if passage.title.strip():
                     questions.append((passage.title, str(passage.id)))
                 first = sentences(passage.text)[:1]
