@@ -7,6 +7,7 @@ import importlib
 import json
 import sys
 
+from rapport.insights.ml.encoder import EncoderUnavailable
 from rapport.insights.ml.evaluate import KINDS
 
 
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         figures = _load(args.kind).run(args)
-    except (ValueError, FileNotFoundError, KeyError) as error:
+    except (ValueError, FileNotFoundError, KeyError, EncoderUnavailable) as error:
         message = error.args[0] if error.args else str(error)
         print(f"error: {message}", file=sys.stderr)
         return 2

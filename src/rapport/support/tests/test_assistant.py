@@ -83,9 +83,11 @@ def test_the_threshold_is_calibrated_on_the_business_s_articles(owner, kb):
 
 
 def test_thumbs_down_lowers_an_article_and_thumbs_up_raises_it(owner, kb):
-    # Two articles that answer the same question about equally well.
+    # Two articles that answer the same question about equally well, in the same category
+    # (so the recognised intent lifts both alike).
     services.article_create(actor=owner, data={
         "title": "Delivery days", "status": "published",
+        "category_id": kb["Delivery times and areas"].category_id,
         "body": "We deliver Monday to Saturday between 8 am and 6 pm. Orders placed before "
                 "noon are delivered the next working day."})
     question = "do you deliver between 8 am and 6 pm"

@@ -1,8 +1,15 @@
-"""`rapport insights evaluate text TRAIN.csv TEST.csv --text COL --label COL [--per-class N]`.
+"""`rapport insights evaluate text TRAIN.csv TEST.csv --text COL --label COL [--per-class N]
+[--unknown-label LABEL] [--encoder NAME|none]`.
 
 Trains the text classifier on TRAIN (optionally on only N examples of each label, drawn with a
 fixed seed) and reports accuracy and macro-F1 on TEST. Test labels never seen in training count
 as errors and are reported.
+
+With ``--unknown-label LABEL``, rows labelled LABEL are out of scope: in TRAIN they only tune
+the refusal threshold (without any, the threshold keeps 95% of the known texts' cross-validated
+confidences); on TEST the figures are the accuracy on the known rows (a refusal counts as an
+error; ``accuracy_without_refusal`` beside it) and the precision and recall of LABEL (the
+model answering LABEL when it refuses).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
+from rapport.insights.ml.encoder import get_encoder
 from rapport.insights.ml.errors import DataValidationError, InsufficientDataError
 from rapport.insights.ml.text import TextClassifier
 
@@ -30,6 +38,15 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", required=True, help="column holding the label")
     parser.add_argument(
         "--per-class", type=int, default=None, help="train on only N examples of each label"
+    )
+    parser.add_argument(
+        "--unknown-label", default=None, metavar="LABEL",
+        help="label of out-of-scope rows: they tune the refusal threshold, and the model's "
+             "refusals are scored against them",
+    )
+    parser.add_argument(
+        "--encoder", default="auto",
+        help="sentence encoder: auto (the default when installed), a name, or none (TF-IDF alone)",
     )
 
 
@@ -61,14 +78,16 @@ def sample_per_class(frame: pd.DataFrame, n: int, random_state: int = SEED) -> p
     return pd.concat(parts).reset_index(drop=True)
 
 
-def score(train: pd.DataFrame, test: pd.DataFrame, random_state: int = SEED) -> dict:
+def score(train: pd.DataFrame, test: pd.DataFrame, random_state: int = SEED,
+          encoder="auto", **params) -> dict:
     """Fit on ``train``, figures on ``test`` (both with text and label columns)."""
     if test.empty:
         raise InsufficientDataError("the test file has no labelled rows")
     started = time.perf_counter()
-    model = TextClassifier(random_state=random_state).fit(train["text"], train["label"])
+    model = TextClassifier(random_state=random_state, encoder=encoder, **params).fit(
+        train["text"], train["label"])
     fit_seconds = time.perf_counter() - started
-    predicted = model.predict(test["text"])
+    predicted = model.predict(test["text"], refuse=False)
     truth = test["label"].to_numpy(dtype=object)
     unseen = ~np.isin(truth, model.classes_)
     return {
@@ -78,9 +97,52 @@ def score(train: pd.DataFrame, test: pd.DataFrame, random_state: int = SEED) -> 
         "n_test": len(test),
         "n_labels": len(model.classes_),
         "test_rows_with_unseen_label": int(unseen.sum()),
+        "encoder": None if model.encoder_ is None else model.encoder_.name,
         "fit_seconds": round(fit_seconds, 2),
         "model": model,
     }
+
+
+def score_with_unknown(train: pd.DataFrame, test: pd.DataFrame, unknown_label: str,
+                       random_state: int = SEED, encoder="auto", **params) -> dict:
+    """Fit on ``train`` (rows labelled ``unknown_label`` only tune the threshold); on ``test``,
+    accuracy on the known rows and precision/recall of refusing the unknown ones."""
+    truth = test["label"].to_numpy(dtype=object)
+    is_unknown = truth == unknown_label
+    if test.empty:
+        raise InsufficientDataError("the test file has no labelled rows")
+    if is_unknown.all():
+        raise InsufficientDataError(f"the test file has no rows with a label other than "
+                                    f"{unknown_label!r}")
+    started = time.perf_counter()
+    model = TextClassifier(random_state=random_state, encoder=encoder,
+                           unknown_label=unknown_label, **params).fit(train["text"], train["label"])
+    fit_seconds = time.perf_counter() - started
+    probabilities = model.predict_proba(test["text"])
+    best = model.classes_[probabilities.argmax(axis=1)].astype(object)
+    refused = probabilities.max(axis=1) < model.threshold_
+    known = ~is_unknown
+    right = (best == truth) & ~refused
+    figures = {
+        "accuracy": float(right[known].mean()),
+        "accuracy_without_refusal": float((best == truth)[known].mean()),
+        "unknown_precision": float((refused & is_unknown).sum() / refused.sum())
+        if refused.any() else None,
+        "unknown_recall": float(refused[is_unknown].mean()) if is_unknown.any() else None,
+        "refused_known": float(refused[known].mean()),
+        "threshold": model.threshold_,
+        "threshold_method": model.threshold_method_,
+        "n_train": model.n_train_,
+        "n_train_unknown": model.n_unknown_,
+        "n_test_known": int(known.sum()),
+        "n_test_unknown": int(is_unknown.sum()),
+        "n_labels": len(model.classes_),
+        "test_rows_with_unseen_label": int((known & ~np.isin(truth, model.classes_)).sum()),
+        "encoder": None if model.encoder_ is None else model.encoder_.name,
+        "fit_seconds": round(fit_seconds, 2),
+        "model": model,
+    }
+    return figures
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -88,7 +150,11 @@ def run(args: argparse.Namespace) -> dict:
     test = read_labelled(args.test, args.text, args.label)
     if args.per_class is not None:
         train = sample_per_class(train, args.per_class)
-    figures = score(train, test)
+    encoder = get_encoder(args.encoder)
+    if args.unknown_label is not None:
+        figures = score_with_unknown(train, test, args.unknown_label, encoder=encoder)
+    else:
+        figures = score(train, test, encoder=encoder)
     figures.pop("model")
     return figures
 

@@ -72,6 +72,7 @@ from rapport.insights.ml.features import order_features
 from rapport.insights.ml.forecast import Forecaster
 from rapport.insights.ml.persistence import load_model, save_model
 from rapport.insights.ml.recommender import ItemRecommender
+from rapport.insights.ml.retrieval import HybridRetriever, Passage
 from rapport.insights.ml.segmentation import BehaviourClusters
 from rapport.insights.ml.sentiment import SentimentAnalyzer
 from rapport.insights.ml.tests.orders_data import shop_events, shop_orders
@@ -169,6 +170,26 @@ def panel() -> pd.DataFrame:
         ],
         ignore_index=True,
     )
+
+
+# --- encoder: a small knowledge base for the retriever ---
+@functools.cache
+def articles() -> list[Passage]:
+    return [
+        Passage("refunds", "Ask for a refund within 30 days. The money is back in a week.",
+                "Refunds"),
+        Passage("password", "Click Forgot password to reset it. The link works for an hour.",
+                "Passwords"),
+        Passage("hours", "We are open Monday to Saturday, 9 am to 6 pm.", "Opening hours"),
+    ]
+
+
+KB_QUESTIONS = ["how do I get my money back", "reset my password", "are you open on sunday"]
+
+
+def _kb_output(model) -> list:
+    return [[(h.id, round(h.score, 6), h.answerable) for h in model.search(q)]
+            for q in KB_QUESTIONS]
 
 
 # --------------------------------------------------------------------------- the estimators
@@ -315,6 +336,18 @@ CASES: dict[type, Case] = {
             "summary": lambda m: m.summary(),
         },
         explain=lambda m: m.explain(),
+    ),
+    # --- encoder: knowledge-base retrieval ---
+    HybridRetriever: Case(
+        make=lambda: HybridRetriever(),
+        fit=lambda m: m.fit(articles()),
+        output=_kb_output,
+        needs_fit={
+            "search": lambda m: m.search("refund"),
+            "feedback": lambda m: m.feedback("refund", "refunds", True),
+            "calibrate": lambda m: m.calibrate(),
+            "summary": lambda m: m.summary(),
+        },
     ),
 }
 
