@@ -446,6 +446,16 @@ class OutboundEmail(TimestampedModel):
         return f"email {self.message_id} ({self.status})"
 
 
+class OutboundAttachment(models.Model):
+    """A file sent with an outbound email (a help desk reply's attachment)."""
+
+    email = models.ForeignKey(OutboundEmail, on_delete=models.CASCADE,
+                              related_name="attachments")
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    data = models.BinaryField()
+
+
 class OutgoingMail(models.Model):
     """Overrides of the outgoing mail server made on the settings page (one row at most).
 

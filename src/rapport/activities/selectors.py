@@ -680,3 +680,11 @@ def captured_mail_threads(*, interaction_ids: list[int]) -> list[dict[str, Any]]
             "size": mail.size, "auto_submitted": mail.auto_submitted})
     return facts
 # --- end desk ---
+
+
+def mail_attachment_files(*, mail_id: int) -> list[dict[str, Any]]:
+    """The files kept with a captured message (those over the size limit were only named:
+    ``data`` None), for an app that files them elsewhere (the help desk's tickets)."""
+    return [{"filename": a.filename, "content_type": a.content_type, "size": a.size,
+             "data": bytes(a.data) if a.data is not None else None}
+            for a in MailAttachment.objects.filter(message_id=mail_id).order_by("id")]

@@ -10,7 +10,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, DateTimeField, F, FloatField, Func, Q, Sum, Value
+from django.db.models import (
+    Count,
+    DateTimeField,
+    F,
+    FloatField,
+    Func,
+    Prefetch,
+    Q,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Floor
 from django.utils import timezone
 
@@ -30,6 +40,7 @@ from rapport.support.models import (
     SupportModel,
     Survey,
     Ticket,
+    TicketAttachment,
     TicketMessage,
     TicketView,
 )
@@ -152,8 +163,19 @@ def ticket_list(*, user: Any, params: dict[str, Any] | None = None):
 
 def ticket_thread(*, ticket_id: int, limit: int = 500) -> list[Any]:
     """The ticket's messages in order (load the ticket first: that is the check)."""
+    files = TicketAttachment.objects.defer("data").order_by("id")
     return list(TicketMessage.objects.filter(ticket_id=ticket_id).select_related("author")
+                .prefetch_related(Prefetch("attachments", queryset=files))
                 .order_by("created_at", "id")[:limit])
+
+
+def ticket_attachment(*, ticket_id: int, attachment_id: int) -> Any:
+    """A file of this ticket's thread (load the ticket first: that is the check)."""
+    found = TicketAttachment.objects.filter(id=attachment_id,
+                                            message__ticket_id=ticket_id).first()
+    if found is None:
+        raise NotFound(f"no attachment {attachment_id} on this ticket")
+    return found
 
 
 def ticket_assignments(*, ticket_id: int, limit: int = 50) -> list[Any]:

@@ -30,6 +30,7 @@ import datetime as dt
 import logging
 import secrets
 import smtplib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import formataddr, make_msgid
 from typing import Any
@@ -50,6 +51,7 @@ from rapport.activities.models import (
     EmailTemplate,
     Interaction,
     InteractionType,
+    OutboundAttachment,
     OutboundEmail,
     SendStatus,
 )
@@ -253,7 +255,9 @@ def email_queue_to_address(*, to: str, template_id: int, person: dict[str, Any],
 @transaction.atomic
 def email_send_transactional(*, data: TransactionalEmailInput | dict[str, Any],
                              in_reply_to: str = "", references: tuple[str, ...] = (),
-                             reference: str = "") -> OutboundEmail:
+                             reference: str = "",
+                             attachments: Sequence[tuple[str, str, bytes]] = ()
+                             ) -> OutboundEmail:
     """Queue a system email to an address that is nobody's contact yet (a web form's
     confirmation link). No person sends it and it is logged on no timeline; otherwise it is an
     email like any other: one ledger row with its Message-ID, sent by the worker at most once
@@ -274,6 +278,10 @@ def email_send_transactional(*, data: TransactionalEmailInput | dict[str, Any],
         # --- desk: a reply in a thread (In-Reply-To/References), whose it is ("ticket:42") ---
         in_reply_to=_msgid(in_reply_to), reference=reference[:100],
         references=" ".join(_msgid(r) for r in references if _msgid(r))[:20_000])
+    # (filename, content type, bytes): sent with the message, stored with the ledger row.
+    OutboundAttachment.objects.bulk_create([
+        OutboundAttachment(email=email, filename=name[:200], content_type=kind[:100], data=blob)
+        for name, kind, blob in attachments])
     record_events([events.email_queued(email_id=email.id, contact_id=None, actor_id=None,
                                        shown=_status_shown(email))])
     return email
@@ -411,8 +419,13 @@ def _message(email: OutboundEmail) -> EmailMessage:
     if email.references:
         headers["References"] = email.references
     # --- end desk ---
-    return EmailMessage(subject=email.subject, body=email.body, from_email=email.from_address,
-                        to=[email.to_address], headers=headers)
+    message = EmailMessage(subject=email.subject, body=email.body,
+                           from_email=email.from_address, to=[email.to_address],
+                           headers=headers)
+    for attachment in email.attachments.order_by("id"):
+        message.attach(attachment.filename, bytes(attachment.data),
+                       attachment.content_type or "application/octet-stream")
+    return message
 
 
 # --- desk: a Message-ID as a header holds it (angle brackets, one line) ---

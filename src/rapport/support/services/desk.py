@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +45,12 @@ from rapport.support.models import (
     StatusChange,
     Survey,
     Ticket,
+    TicketAttachment,
     TicketMessage,
     TicketView,
 )
 from rapport.support.services.assignment import RULE_MANUAL, agents, assignment_event
+from rapport.support.services.attachments import attach_uploads, check_files, safe_filename
 from rapport.support.services.tickets import excerpt, support_actor
 
 CLOSED = ("resolved", "closed")
@@ -139,13 +141,15 @@ def _thread(ticket: Ticket) -> tuple[str, list[str]]:
     return parent, ids[-THREAD_LIMIT:]
 
 
-def mail_to_requester(*, ticket: Ticket, subject: str, body: str, kind: str) -> Any:
+def mail_to_requester(*, ticket: Ticket, subject: str, body: str, kind: str,
+                      attachments: Sequence[tuple[str, str, bytes]] = ()) -> Any:
     """Queue an email in the ticket's thread to its requester (the activities ledger sends
-    it); returns the OutboundEmail."""
+    it, with ``attachments``); returns the OutboundEmail."""
     parent, references = _thread(ticket)
     return email_send_transactional(
         data={"to": ticket.requester_email, "subject": subject, "body": body},
-        in_reply_to=parent, references=tuple(references), reference=f"ticket:{ticket.id}:{kind}")
+        in_reply_to=parent, references=tuple(references), reference=f"ticket:{ticket.id}:{kind}",
+        attachments=attachments)
 
 
 def _signature(actor: Any) -> str:
@@ -155,23 +159,31 @@ def _signature(actor: Any) -> str:
 
 @transaction.atomic
 def ticket_reply(*, actor: Any, ticket_id: int, data: TicketMessageInput | Mapping[str, Any],
-                 now: dt.datetime | None = None) -> TicketMessage:
+                 now: dt.datetime | None = None, files: Sequence[Any] = ()) -> TicketMessage:
     """A public reply: on the thread, and mailed to the requester in the ticket's email
     thread (``[T-10234]`` subject, In-Reply-To/References). The first one stamps
-    ``first_responded_at`` and moves a new ticket to open."""
+    ``first_responded_at`` and moves a new ticket to open. ``files``: uploads kept on the
+    reply and sent with the email (services/attachments.py)."""
     entry = parse(TicketMessageInput, data)
+    check_files(files)
     now = now or timezone.now()
     ticket = _load(actor, ticket_id)
     _not_merged(ticket)
     if not ticket.requester_email:
         raise ValidationFailed({"body": "the requester has no email address: add one to the "
                                         "contact, or log an internal note of your call"})
+    stored = [(safe_filename(f.name), (getattr(f, "content_type", "") or ""), f.read())
+              for f in files]
     email = mail_to_requester(ticket=ticket, subject=subject_of(ticket),
-                              body=entry.body + _signature(actor), kind="reply")
+                              body=entry.body + _signature(actor), kind="reply",
+                              attachments=stored)
     message = TicketMessage.objects.create(
         ticket=ticket, kind=MessageKind.REPLY, author=actor, body=entry.body,
         channel="email", message_id=bare_id(email.message_id), outbound_email_id=email.id,
         created_at=now)
+    for name, kind, blob in stored:
+        TicketAttachment.objects.create(message=message, filename=name, content_type=kind[:100],
+                                        size=len(blob), data=blob)
     fields: list[str] = []
     found: list[NewEvent] = []
     if ticket.first_responded_at is None:
@@ -192,13 +204,16 @@ def ticket_reply(*, actor: Any, ticket_id: int, data: TicketMessageInput | Mappi
 
 @transaction.atomic
 def ticket_note(*, actor: Any, ticket_id: int, data: TicketMessageInput | Mapping[str, Any],
-                now: dt.datetime | None = None) -> TicketMessage:
-    """An internal note: on the thread for agents, never mailed, not on the timeline."""
+                now: dt.datetime | None = None, files: Sequence[Any] = ()) -> TicketMessage:
+    """An internal note: on the thread for agents, never mailed, not on the timeline.
+    ``files``: uploads kept on the note (services/attachments.py)."""
     entry = parse(TicketMessageInput, data)
+    check_files(files)
     now = now or timezone.now()
     ticket = _load(actor, ticket_id)
     message = TicketMessage.objects.create(ticket=ticket, kind=MessageKind.NOTE, author=actor,
                                            body=entry.body, created_at=now)
+    attach_uploads(message, files)
     record_events([events.ticket_note(ticket_id=ticket.id, contact_id=ticket.contact_id,
                                       actor_id=actor.id,
                                       shown={"reference": ticket.reference,

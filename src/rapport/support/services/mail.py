@@ -47,6 +47,7 @@ from rapport.support.inputs import SupportRequestInput, plain_message
 from rapport.support.models import Channel, MessageKind, Ticket, TicketMessage
 from rapport.support.selectors import ticket_id_of
 from rapport.support.services.assignment import desk_settings
+from rapport.support.services.attachments import attach_mail_files
 from rapport.support.services.desk import (
     bare_id,
     mail_to_requester,
@@ -183,15 +184,20 @@ def tickets_from_mail(*, interaction_ids: list[int], now: dt.datetime | None = N
 def _one(fact: Mapping[str, Any], *, now: dt.datetime) -> Any:
     ticket = _thread_ticket(fact)
     if ticket is not None:
-        return ticket_receive(ticket_id=surviving(ticket).id, body=_text(fact, reply=True),
-                              channel=Channel.EMAIL, message_id=fact["message_id"],
-                              mail_message_id=fact["mail_id"], now=now)
+        with transaction.atomic():
+            received = ticket_receive(ticket_id=surviving(ticket).id,
+                                      body=_text(fact, reply=True), channel=Channel.EMAIL,
+                                      message_id=fact["message_id"],
+                                      mail_message_id=fact["mail_id"], now=now)
+            attach_mail_files(received.message, fact["mail_id"])
+        return received
     subject = plain_message(fact["subject"]) or "(no subject)"
     with transaction.atomic():
         opened = ticket_open(actor=support_actor(), now=now, data={
             "subject": excerpt(subject, 200), "description": _text(fact, reply=False),
             "contact_id": fact["contact_id"], "channel": Channel.EMAIL},
             message_id=bare_id(fact["message_id"]), mail_message_id=fact["mail_id"])
+        attach_mail_files(opened.message, fact["mail_id"])
         opened.ticket.requester_email = fact["from_address"]
         Ticket.objects.filter(id=opened.ticket.id).update(requester_email=fact["from_address"])
         acknowledge(ticket=opened.ticket, now=now, auto=fact["auto_submitted"])

@@ -9,9 +9,10 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -113,8 +114,9 @@ def ticket_message(request, ticket_id: int):
     body = request.POST.get("body", "")
     public = request.POST.get("kind", "reply") == "reply"
     service = services.ticket_reply if public else services.ticket_note
+    files = request.FILES.getlist("files")
     outcome = submit(lambda: service(actor=request.user, ticket_id=ticket_id,
-                                     data={"body": body}))
+                                     data={"body": body}, files=files))
     if not outcome.ok:
         return _ticket_page(request, ticket_id, status=outcome.status, errors=outcome.errors,
                             values={"body": body, "kind": "reply" if public else "note"})
@@ -327,3 +329,18 @@ urlpatterns = [
     path("s/<str:token>/<int:score>/", survey_answer, name="survey_answer"),
     path("settings/help-desk-agents/", agent_settings, name="agent_settings"),
 ]
+
+
+@login_required
+def ticket_attachment(request, ticket_id: int, attachment_id: int):
+    """A file of the thread, to who may see the ticket; always a download, never inline."""
+    selectors.ticket_get(user=request.user, ticket_id=ticket_id)
+    found = selectors.ticket_attachment(ticket_id=ticket_id, attachment_id=attachment_id)
+    response = HttpResponse(bytes(found.data), content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, found.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+urlpatterns.append(path("tickets/<int:ticket_id>/files/<int:attachment_id>/", ticket_attachment,
+                        name="ticket_attachment"))
