@@ -275,6 +275,8 @@ class DeskSettings(models.Model):
     widget_origins = models.JSONField(default=list, blank=True)  # "https://shop.example"
     widget_greeting = models.CharField(max_length=300, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
+    # One row: a second (two first uses at once) fails on this and reads the first.
+    one = models.BooleanField(default=True, unique=True, editable=False)
 
 
 class ClosedDay(models.Model):

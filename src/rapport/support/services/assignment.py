@@ -30,6 +30,7 @@ from django.db.models import Count, Max
 
 from rapport.accounts.selectors import all_users
 from rapport.core.events import NewEvent
+from rapport.core.permissions import scope_for
 from rapport.support import events
 from rapport.support.models import (
     OPEN_STATUSES,
@@ -82,7 +83,10 @@ def agents() -> list[Agent]:
     """Everyone who may be given tickets (see the module's notes), with their profile."""
     profiles = {p.user_id: p for p in AgentProfile.objects.all()}
     users = all_users().filter(is_active=True)
-    found = [u for u in users if u.role == "support" or u.id in profiles]
+    # The help desk's own people (those whose home page it is: the support role) and anyone
+    # with an agent profile.
+    found = [u for u in users
+             if scope_for(u, "help_desk.landing") is not None or u.id in profiles]
     return [Agent(user=u, skills=list(profiles[u.id].skills) if u.id in profiles else [],
                   accepts=profiles[u.id].accepts_tickets if u.id in profiles else True,
                   hours=dict(profiles[u.id].working_hours) if u.id in profiles else {})

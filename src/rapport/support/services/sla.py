@@ -33,7 +33,7 @@ from typing import Any, cast
 
 import holidays
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -106,7 +106,11 @@ def desk_settings() -> DeskSettings:
     """The desk's one settings row (made on first use, in the business time zone)."""
     row = DeskSettings.objects.order_by("id").first()
     if row is None:
-        row = DeskSettings.objects.create(time_zone=settings.TIME_ZONE)
+        try:
+            with transaction.atomic():
+                row = DeskSettings.objects.create(time_zone=settings.TIME_ZONE)
+        except IntegrityError:  # another request made it a moment ago (one row: ``one``)
+            row = DeskSettings.objects.get()
     return row
 
 
