@@ -15,13 +15,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.events import record_events
 from rapport.core.inputs import parse
 from rapport.core.permissions import require
+from rapport.core.ratelimit import over_limit
 from rapport.sales import events
 from rapport.sales.inputs import FORM_FIELDS, UTM_FIELDS, WebFormInput
 from rapport.sales.models import OptIn, WebForm
@@ -59,14 +59,7 @@ def rate_limit() -> tuple[int, int]:
 
 def _count_post(key: str, ip: str) -> None:
     allowed, window = rate_limit()
-    counter = f"sales:form-rate:{key}:{ip}"
-    cache.add(counter, 0, timeout=window)
-    try:
-        count = cache.incr(counter)
-    except ValueError:  # expired between add and incr
-        cache.set(counter, 1, timeout=window)
-        count = 1
-    if count > allowed:
+    if over_limit(f"sales:form-rate:{key}:{ip}", allowed=allowed, window=window):
         raise RateLimited(window)
 
 

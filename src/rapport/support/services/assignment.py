@@ -48,19 +48,21 @@ RULE_MANUAL = "manual"
 
 
 def desk_settings() -> DeskSettings:
-    """The desk's one settings row (unsaved defaults if nobody saved any yet)."""
+    """The desk's one settings row, to read (unsaved defaults if nobody saved any yet)."""
     return (DeskSettings.objects.order_by("id").first()
             or DeskSettings(time_zone=settings.TIME_ZONE))
 
 
-def _locked_settings() -> DeskSettings:
+def locked_desk_settings() -> DeskSettings:
+    """The desk's one settings row, made if missing and locked for this transaction (to
+    change it, or to serialise what depends on it)."""
     row = DeskSettings.objects.select_for_update().order_by("id").first()
     if row is not None:
         return row
     try:
         with transaction.atomic():
             DeskSettings.objects.create(time_zone=settings.TIME_ZONE)
-    except IntegrityError:  # pragma: no cover - another opener made it first
+    except IntegrityError:  # another opener made it first (one row: ``DeskSettings.one``)
         pass
     return DeskSettings.objects.select_for_update().order_by("id").get()
 
@@ -166,7 +168,7 @@ def assignment_event(ticket: Ticket, log: AssignmentLog, actor_id: int | None) -
 
 def assign_by_rules(*, ticket: Ticket, actor: Any, now: dt.datetime) -> NewEvent:
     """Assign a ticket just opened (inside its transaction); the event to record."""
-    settings = _locked_settings()
+    settings = locked_desk_settings()
     choice = choose(category=ticket.category, now=now, settings=settings)
     ticket.assignee = choice.assignee
     Ticket.objects.filter(id=ticket.id).update(assignee=choice.assignee)

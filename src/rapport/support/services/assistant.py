@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
@@ -47,6 +46,7 @@ from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.events import record_events
 from rapport.core.inputs import parse
 from rapport.core.permissions import require
+from rapport.core.ratelimit import over_limit
 from rapport.insights.ml import retrieval
 from rapport.insights.ml.errors import InsufficientDataError
 from rapport.insights.ml.passages import (
@@ -78,7 +78,7 @@ from rapport.support.models import (
     SupportModel,
     Ticket,
 )
-from rapport.support.services.sla import desk_settings
+from rapport.support.services.assignment import locked_desk_settings
 from rapport.support.services.tickets import excerpt, support_actor, ticket_open
 
 log = logging.getLogger("rapport.support.assistant")
@@ -439,7 +439,7 @@ def assistant_settings_update(*, actor: Any, data: AssistantSettingsInput | Mapp
                               ) -> DeskSettings:
     require(actor, "settings.change", message="only the owner role sets up the chat assistant")
     entry = parse(AssistantSettingsInput, data)
-    row = desk_settings()
+    row = locked_desk_settings()
     before = {"widget_origins": row.widget_origins, "widget_greeting": row.widget_greeting}
     row.widget_origins, row.widget_greeting = entry.widget_origins, entry.widget_greeting
     row.save(update_fields=["widget_origins", "widget_greeting", "updated_at"])
@@ -477,14 +477,7 @@ def rate_limits() -> dict[str, tuple[int, int]]:
 
 def _count(kind: str, key: str) -> None:
     allowed, window = rate_limits()[kind]
-    counter = f"support:assistant-rate:{kind}:{key}"
-    cache.add(counter, 0, timeout=window)
-    try:
-        count = cache.incr(counter)
-    except ValueError:  # expired between add and incr
-        cache.set(counter, 1, timeout=window)
-        count = 1
-    if count > allowed:
+    if over_limit(f"support:assistant-rate:{kind}:{key}", allowed=allowed, window=window):
         raise RateLimited(window, "this visitor" if kind == "visitor" else "your address")
 
 

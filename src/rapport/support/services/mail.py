@@ -36,13 +36,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from rapport.activities.selectors import captured_mail_threads
 from rapport.core.errors import ServiceError
 from rapport.core.inputs import parse
+from rapport.core.ratelimit import over_limit
 from rapport.support.inputs import SupportRequestInput, plain_message
 from rapport.support.models import Channel, MessageKind, Ticket, TicketMessage
 from rapport.support.selectors import ticket_id_of
@@ -217,14 +217,7 @@ class RateLimited(Exception):
 def _count_post(ip: str) -> None:
     allowed = int(getattr(settings, "RAPPORT_SUPPORT_FORM_RATE_LIMIT", 5))
     window = int(getattr(settings, "RAPPORT_SUPPORT_FORM_RATE_WINDOW", 600))
-    counter = f"support:form-rate:{ip}"
-    cache.add(counter, 0, timeout=window)
-    try:
-        count = cache.incr(counter)
-    except ValueError:  # expired between add and incr
-        cache.set(counter, 1, timeout=window)
-        count = 1
-    if count > allowed:
+    if over_limit(f"support:form-rate:{ip}", allowed=allowed, window=window):
         raise RateLimited(window)
 
 

@@ -33,7 +33,7 @@ from typing import Any, cast
 
 import holidays
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -61,6 +61,7 @@ from rapport.support.models import (
     Tier,
 )
 from rapport.support.services import hours
+from rapport.support.services.assignment import locked_desk_settings
 
 logger = logging.getLogger(__name__)
 
@@ -101,18 +102,6 @@ def premium_tags() -> tuple[str, ...]:
 
 
 # --- the business calendar -------------------------------------------------------------------
-
-def desk_settings() -> DeskSettings:
-    """The desk's one settings row (made on first use, in the business time zone)."""
-    row = DeskSettings.objects.order_by("id").first()
-    if row is None:
-        try:
-            with transaction.atomic():
-                row = DeskSettings.objects.create(time_zone=settings.TIME_ZONE)
-        except IntegrityError:  # another request made it a moment ago (one row: ``one``)
-            row = DeskSettings.objects.get()
-    return row
-
 
 _cache = threading.local()
 CALENDAR_SECONDS = 10.0  # how long a page may reuse the calendar it built
@@ -227,7 +216,7 @@ def business_hours_set(*, actor: Any, data: BusinessHoursInput | Mapping[str, An
     _require(actor)
     entry = business_hours_check(data)
     before = business_hours()
-    row = DeskSettings.objects.select_for_update().filter(id=desk_settings().id).get()
+    row = locked_desk_settings()
     row.time_zone = entry.time_zone
     row.holiday_country = entry.holiday_country
     row.holiday_subdivision = entry.holiday_subdivision

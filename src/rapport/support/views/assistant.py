@@ -167,7 +167,7 @@ def snippet(request: HttpRequest) -> str:
 def assistant_settings(request):
     if not can(request.user, "settings.change"):
         raise PermissionDenied("only the owner role sets up the chat assistant")
-    row = assistant.desk_settings()
+    row = services.desk_settings()
     values = {"widget_origins": "\n".join(row.widget_origins),
               "widget_greeting": row.widget_greeting}
     outcome = submit(lambda: None)
